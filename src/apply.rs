@@ -1,0 +1,97 @@
+//! Executing a plan: stage by stage, each stage only after the previous one fully succeeded.
+//!
+//! Within a stage the owning writer decides how to run its changes (WorkOS writes run
+//! concurrently; `.env.local` is one atomic write). A failed stage stops the run: later stages
+//! are reported as not applied, so `.env.local` is never written after a failed WorkOS step
+//! and nothing is pruned unless every create succeeded. Every operation is idempotent, so
+//! running apply again converges.
+
+use crate::plan::report::{Entry, Report, Status};
+use crate::plan::{Change, Plan, Stage};
+use crate::provider::env_file::EnvFileWriter;
+use crate::provider::workos::WorkosWriter;
+use crate::provider::{Outcome, Writer};
+
+/// The writers a run has; a kind without a writer cannot be applied.
+#[derive(Default)]
+pub struct Writers<'a> {
+    pub workos: Option<&'a WorkosWriter>,
+    pub env_file: Option<&'a EnvFileWriter>,
+}
+
+impl Writers<'_> {
+    async fn run(&self, changes: Vec<Change>) -> Vec<Outcome> {
+        let (workos, rest): (Vec<_>, Vec<_>) = changes
+            .into_iter()
+            .partition(|c| self.workos.is_some_and(|w| w.owns(c.kind())));
+        let (env_file, orphans): (Vec<_>, Vec<_>) = rest
+            .into_iter()
+            .partition(|c| self.env_file.is_some_and(|w| w.owns(c.kind())));
+
+        let mut outcomes = Vec::new();
+        if let (Some(writer), false) = (self.workos, workos.is_empty()) {
+            outcomes.extend(writer.apply(workos).await);
+        }
+        if let (Some(writer), false) = (self.env_file, env_file.is_empty()) {
+            outcomes.extend(writer.apply(env_file).await);
+        }
+        outcomes.extend(orphans.into_iter().map(|change| {
+            let message = format!(
+                "{}: no writer for this resource in this run",
+                change.address
+            );
+            Outcome {
+                change,
+                result: Err(anyhow::anyhow!(message)),
+            }
+        }));
+        outcomes
+    }
+}
+
+/// Applies the actionable changes of `plan`, reporting each one's fate.
+pub async fn apply(plan: &Plan, writers: &Writers<'_>) -> Report {
+    let mut report = Report::default();
+    let mut stages: Vec<(Stage, Vec<Change>)> = Vec::new();
+    for change in plan.actionable() {
+        match stages.last_mut() {
+            Some((stage, changes)) if *stage == change.stage() => changes.push(change.clone()),
+            _ => stages.push((change.stage(), vec![change.clone()])),
+        }
+    }
+
+    let mut failed = false;
+    for (stage, changes) in stages {
+        if failed {
+            report.entries.extend(changes.into_iter().map(|c| Entry {
+                address: c.address,
+                status: Status::NotAttempted,
+            }));
+            continue;
+        }
+        tracing::debug!(?stage, count = changes.len(), "applying stage");
+        for outcome in writers.run(changes).await {
+            let status = match outcome.result {
+                Ok(done) => {
+                    tracing::info!(address = %outcome.change.address, action = %done.action,
+                        "applied");
+                    Status::Applied {
+                        action: done.action,
+                        note: done.note,
+                    }
+                }
+                Err(error) => {
+                    failed = true;
+                    Status::Failed {
+                        message: format!("{error:#}"),
+                    }
+                }
+            };
+            report.entries.push(Entry {
+                address: outcome.change.address,
+                status,
+            });
+        }
+    }
+    report
+}

@@ -1,0 +1,138 @@
+//! Command-line definitions, and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::target::Target;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authkit-sync",
+    version,
+    about = "Plan and apply WorkOS AuthKit configuration declared in convex.json",
+    long_about = "Plan and apply WorkOS AuthKit configuration declared in convex.json.\n\n\
+        Exit codes: 0 success (no changes), 1 error, 2 changes present \
+        (plan --detailed-exitcode, drift)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Project directory holding convex.json
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Section of authKit to work on [default: from CONVEX_DEPLOY_KEY's prefix, else dev]
+    #[arg(long, global = true, value_parser = parse_target)]
+    pub target: Option<Target>,
+
+    /// When to colour output; NO_COLOR also turns colour off
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Log more to stderr (repeat for more detail)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only errors and the essential result
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Run against an embedded emulator started on a free loopback port, with its credentials.
+    /// With =STATE_FILE its state is loaded from and saved to that file.
+    #[arg(
+        long,
+        global = true,
+        value_name = "STATE_FILE",
+        num_args = 0..=1,
+        require_equals = true
+    )]
+    pub emulator: Option<Option<PathBuf>>,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change (read-only)
+    Plan(PlanArgs),
+    /// Change the WorkOS environment and .env.local to match convex.json
+    Apply(ApplyArgs),
+    /// Check whether the live state still matches convex.json (read-only; exit 2 on drift)
+    Drift(DriftArgs),
+    /// Check convex.json and its templates without network access
+    Validate,
+    /// Print the JSON Schema of the authKit section of convex.json
+    Schema,
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Run the WorkOS API emulator on 127.0.0.1 until stopped
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 2 when there are changes, 0 when there are none
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Delete redirect URIs and CORS origins that convex.json does not name
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Count unverified items as changes
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Delete redirect URIs and CORS origins that convex.json does not name
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Count unverified items as drift
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Print one JSON line {"url", "apiKey", "clientId"} once listening
+    #[arg(long)]
+    pub json: bool,
+
+    /// Load state from this file if it exists, and save every change to it
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}

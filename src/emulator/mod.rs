@@ -1,0 +1,214 @@
+//! An in-process emulator of the WorkOS API endpoints that authkit-sync uses.
+//!
+//! It is the test double of the whole test suite, which talks real HTTP to it, and the backend
+//! of `--emulator` and `emulate`, which let someone try the tool without a WorkOS account. It
+//! aims to answer as WorkOS does (status codes, error shapes, pagination, rate-limit headers);
+//! where WorkOS's behaviour is unknown, the choice made is documented at the code that makes it.
+//!
+//! It speaks HTTP only and imports nothing from the rest of the crate, so it cannot accidentally
+//! share code with the client it is meant to check.
+//!
+//! Layout: [`Emulator`] starts and stops the server; `gate` authenticates, rate-limits and adds
+//! the common headers; `workos` holds the WorkOS handlers and `control` the emulator-only
+//! `/_emulator/...` endpoints; `state` is the data model and its JSON state file; `pagination`,
+//! `uri` and `ids` are the pieces the handlers share.
+//!
+//! The server listens on 127.0.0.1 only: the control endpoints need no key, and nothing about
+//! an emulator should be reachable from another machine.
+
+mod control;
+mod error;
+mod gate;
+mod ids;
+mod pagination;
+mod ratelimit;
+mod request;
+mod state;
+mod uri;
+mod workos;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::error::ApiError;
+use self::ratelimit::RateLimiter;
+use self::state::Store;
+
+/// The largest request body accepted; larger ones get 413. WorkOS's own limit is unknown, and
+/// no request this tool makes comes near it.
+pub(crate) const BODY_LIMIT: usize = 1 << 20;
+
+/// How long `shutdown` waits for requests in flight before cutting them off.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How to run an emulator.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The loopback port to listen on; 0 picks any free port.
+    pub port: u16,
+    /// Where to keep the state between runs. A missing file starts a fresh state; the file is
+    /// rewritten after every change and at shutdown.
+    pub state_file: Option<PathBuf>,
+    /// Requests allowed per API key per 60-second window; `None` means WorkOS's 6,000.
+    pub rate_limit: Option<u32>,
+    /// Behave like an older WorkOS API: no list endpoints and no homepage setter (404).
+    pub legacy: bool,
+}
+
+/// What the request handlers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    store: Store,
+    limiter: RateLimiter,
+}
+
+/// A running emulator. Dropping it stops the server too, but only [`Emulator::shutdown`] waits
+/// for the server to finish and writes the state file a last time.
+#[derive(Debug)]
+pub struct Emulator {
+    url: String,
+    api_key: String,
+    client_id: String,
+    environment_id: String,
+    shared: Arc<Shared>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1:`port`, loads the state file if it exists (a missing file means a fresh
+    /// state with one sandbox environment; a malformed one is an error naming the file and the
+    /// problem) and serves in a background task.
+    pub async fn start(config: Config) -> anyhow::Result<Emulator> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{}", config.port))?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the emulator's listening address")?;
+
+        let store = Store::open(config.state_file).await?;
+        let credentials = store
+            .read(|state| {
+                let environment = state.default_environment()?;
+                Some((
+                    environment.id.clone(),
+                    environment.client_id.clone(),
+                    environment.api_keys.first()?.clone(),
+                ))
+            })
+            .await;
+        // Loading validates that the first environment has a key; this only guards the code.
+        let (environment_id, client_id, api_key) = credentials
+            .ok_or_else(|| anyhow!("the emulator state has no environment with a key"))?;
+
+        let limit = config.rate_limit.unwrap_or(ratelimit::DEFAULT_LIMIT);
+        let shared = Arc::new(Shared {
+            store,
+            limiter: RateLimiter::new(limit),
+        });
+        let app = router(Arc::clone(&shared), config.legacy);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // Either an explicit stop or the sender being dropped with the Emulator.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+
+        let url = format!("http://{address}");
+        tracing::debug!(url, "WorkOS emulator listening");
+        Ok(Emulator {
+            url,
+            api_key,
+            client_id,
+            environment_id,
+            shared,
+            stop,
+            server,
+        })
+    }
+
+    /// The base URL to use instead of `https://api.workos.com`, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The API key of the default environment (`sk_test_emulator_default` in a fresh state).
+    /// Like the other accessors, it describes the state the emulator started with; after
+    /// `POST /_emulator/reset` on an emulator loaded from a file, the fresh state's values
+    /// apply instead.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The client id (`client_...`) of the default environment.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The id (`environment_...`) of the default environment.
+    pub fn environment_id(&self) -> &str {
+        &self.environment_id
+    }
+
+    /// Stops serving and returns once the state file (if any) is written.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let Emulator {
+            shared,
+            stop,
+            mut server,
+            ..
+        } = self;
+
+        // The receiver is gone only if the server already ended, which the join reports.
+        let _ = stop.send(());
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => return Err(error).context("the emulator server failed"),
+            Ok(Err(error)) => return Err(error).context("the emulator server task failed"),
+            Err(_elapsed) => {
+                // A client keeps a request open; the state is consistent anyway, because
+                // every change is applied and saved under one lock.
+                server.abort();
+            }
+        }
+
+        shared.store.flush().await?;
+        Ok(())
+    }
+}
+
+/// All routes, behind the gate. The gate is the outermost layer so that it sees (and adds its
+/// headers to) every answer, including 404s, 405s and body-limit refusals.
+fn router(shared: Arc<Shared>, legacy: bool) -> Router {
+    Router::new()
+        .merge(workos::routes(legacy))
+        .merge(control::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::gate,
+        ))
+        .with_state(shared)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}

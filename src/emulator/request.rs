@@ -1,0 +1,91 @@
+//! What handlers take from a request: the authenticated caller, the JSON body and its fields,
+//! the query and path parameters, each turned into WorkOS's error answers when malformed.
+//!
+//! Handlers accept axum's extractors as `Result`s and pass the rejections through here, because
+//! axum's own rejections are plain text and WorkOS clients expect JSON on every error.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use super::BODY_LIMIT;
+use super::error::ApiError;
+use super::state::is_production_key;
+
+/// The API key that authenticated the request; the gate puts it in the request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    api_key: String,
+}
+
+impl Caller {
+    pub(crate) fn new(api_key: &str) -> Self {
+        Self {
+            api_key: api_key.to_owned(),
+        }
+    }
+
+    pub(crate) fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Production environments apply stricter URL rules.
+    pub(crate) fn is_production(&self) -> bool {
+        is_production_key(&self.api_key)
+    }
+}
+
+/// The request body as a JSON object. The `Content-Type` header is not checked: clients that
+/// forget it still send JSON, and refusing them would test nothing useful.
+pub(crate) fn json_object(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(BODY_LIMIT)
+        } else {
+            ApiError::invalid_request("The request body could not be read.")
+        }
+    })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Err(_) => Err(ApiError::invalid_json()),
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::invalid_request(
+            "The request body must be a JSON object.",
+        )),
+    }
+}
+
+/// A required string field of a body object.
+pub(crate) fn string_field(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    match body.get(field) {
+        Some(Value::String(value)) => Ok(value.clone()),
+        None | Some(Value::Null) => Err(ApiError::invalid_parameter(
+            format!("{field} is required."),
+            field,
+            "required",
+        )),
+        Some(_) => Err(ApiError::invalid_parameter(
+            format!("{field} must be a string."),
+            field,
+            "invalid_type",
+        )),
+    }
+}
+
+/// The decoded query pairs, in order.
+pub(crate) fn query_pairs(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .map(|Query(pairs)| pairs)
+        .map_err(|_| ApiError::invalid_request("The query string could not be decoded."))
+}
+
+/// The single `{id}` segment of a path.
+pub(crate) fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::invalid_request("The id in the path could not be decoded."))
+}

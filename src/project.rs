@@ -1,0 +1,167 @@
+//! A project on disk: its `convex.json`, `.env.local`, `.env` and `package.json`, read once at
+//! the start of a run so that every stage sees the same bytes.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::config::{self, AuthKit};
+use crate::provider::env_file::EnvFile;
+
+pub const CONFIG_FILE: &str = "convex.json";
+pub const ENV_LOCAL: &str = ".env.local";
+pub const ENV: &str = ".env";
+
+/// The app framework, from the dependencies in `package.json`. It decides whether a cookie
+/// password belongs in `.env.local` (server-rendered frameworks) and which variable names the
+/// app reads its redirect URI from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    CreateReactApp,
+    NextJs,
+    Expo,
+    SvelteKit,
+    TanStackStart,
+    Vite,
+    Remix,
+}
+
+impl Framework {
+    /// Package names in the order they are tested: the first one present wins, so a Next.js
+    /// app that also lists `vite` for tests is still Next.js.
+    const MARKERS: [(&'static str, Framework); 8] = [
+        ("react-scripts", Framework::CreateReactApp),
+        ("next", Framework::NextJs),
+        ("expo", Framework::Expo),
+        ("@sveltejs/kit", Framework::SvelteKit),
+        ("@tanstack/start", Framework::TanStackStart),
+        ("@tanstack/react-start", Framework::TanStackStart),
+        ("vite", Framework::Vite),
+        ("@remix-run/dev", Framework::Remix),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Framework::CreateReactApp => "Create React App",
+            Framework::NextJs => "Next.js",
+            Framework::Expo => "Expo",
+            Framework::SvelteKit => "SvelteKit",
+            Framework::TanStackStart => "TanStack Start",
+            Framework::Vite => "Vite",
+            Framework::Remix => "Remix",
+        }
+    }
+
+    /// Frameworks whose AuthKit library keeps the session in an encrypted cookie.
+    pub fn needs_cookie_password(self) -> bool {
+        matches!(self, Framework::NextJs | Framework::TanStackStart)
+    }
+
+    pub fn detect(package_json: &[u8]) -> Result<Option<Framework>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Manifest {
+            #[serde(default)]
+            dependencies: serde_json::Map<String, serde_json::Value>,
+            #[serde(default, rename = "devDependencies")]
+            dev_dependencies: serde_json::Map<String, serde_json::Value>,
+        }
+        let manifest: Manifest = serde_json::from_slice(package_json)?;
+        let has = |name: &str| {
+            manifest.dependencies.contains_key(name) || manifest.dev_dependencies.contains_key(name)
+        };
+        Ok(Framework::MARKERS
+            .iter()
+            .find(|(name, _)| has(name))
+            .map(|(_, f)| *f))
+    }
+}
+
+pub struct Project {
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    pub auth_kit: Option<AuthKit>,
+    pub env_local: Arc<EnvFile>,
+    pub env: EnvFile,
+    pub framework: Option<Framework>,
+}
+
+impl Project {
+    pub fn load(dir: &Path) -> anyhow::Result<Project> {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "{}: no such project directory; pass --dir DIR",
+                dir.display()
+            );
+        }
+        let config_path = dir.join(CONFIG_FILE);
+        let bytes = match fs::read(&config_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => anyhow::bail!(
+                "{}: not found; authkit-sync reads the authKit section of the project's \
+                 convex.json (pass --dir to point at the project)",
+                config_path.display()
+            ),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot be read", config_path.display()));
+            }
+        };
+        let auth_kit = config::load(&config_path, &bytes)?;
+
+        let env_local = Arc::new(EnvFile::load(&dir.join(ENV_LOCAL))?);
+        let env = EnvFile::load(&dir.join(ENV))?;
+
+        let package_path = dir.join("package.json");
+        let framework = match fs::read(&package_path) {
+            Ok(bytes) => Framework::detect(&bytes).with_context(|| {
+                format!("{}: is not a valid package.json", package_path.display())
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot be read", package_path.display()));
+            }
+        };
+
+        Ok(Project {
+            dir: dir.to_owned(),
+            config_path,
+            auth_kit,
+            env_local,
+            env,
+            framework,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frameworks_are_detected_in_order() {
+        let detect = |json: &str| Framework::detect(json.as_bytes()).unwrap();
+        assert_eq!(
+            detect(r#"{"dependencies":{"next":"15"}}"#),
+            Some(Framework::NextJs)
+        );
+        assert_eq!(
+            detect(r#"{"dependencies":{"vite":"6"},"devDependencies":{"next":"15"}}"#),
+            Some(Framework::NextJs)
+        );
+        assert_eq!(
+            detect(r#"{"dependencies":{"@tanstack/react-start":"1","vite":"6"}}"#),
+            Some(Framework::TanStackStart)
+        );
+        assert_eq!(
+            detect(r#"{"devDependencies":{"vite":"6"}}"#),
+            Some(Framework::Vite)
+        );
+        assert_eq!(detect(r#"{"name":"x"}"#), None);
+        assert!(Framework::detect(b"{").is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Rendering plans and apply reports for people and machines. Renderers see only the plan
+//! model and the state vocabulary, never a provider.
+
+pub mod mask;
+pub mod table;
+
+/// Whether output may carry ANSI colour; decided once, from `--color`, `NO_COLOR` and whether
+/// stdout is a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { color: false };
+}

@@ -1,0 +1,202 @@
+//! The human rendering: a table of changes, notes, unmanaged items and a summary line.
+
+use std::fmt::Write as _;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+
+use crate::plan::report::{Report, Status};
+use crate::plan::{Action, Capability, Plan};
+
+use super::Style;
+use super::mask;
+
+pub const NO_CHANGES: &str =
+    "No changes. The WorkOS environment, .env.local and deployment match convex.json.";
+
+fn color(action: Action) -> Option<Color> {
+    match action {
+        Action::Create => Some(Color::Green),
+        Action::Update => Some(Color::Yellow),
+        Action::Delete => Some(Color::Red),
+        Action::Set | Action::Unverified => Some(Color::Cyan),
+        Action::NoOp => None,
+    }
+}
+
+fn new_table(style: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+fn action_cell(action: Action, word: &str, style: Style) -> Cell {
+    let cell = Cell::new(format!("{} {word}", action.symbol()));
+    match color(action) {
+        Some(c) if style.color => cell.fg(c),
+        _ => cell,
+    }
+}
+
+/// Renders a plan the way `plan` prints it.
+pub fn plan(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let shown: Vec<_> = plan.actionable().collect();
+
+    if !shown.is_empty() {
+        let _ = writeln!(
+            out,
+            "authkit-sync will perform these actions on target {}:\n",
+            plan.target
+        );
+        let mut table = new_table(style);
+        table.set_header(vec!["action", "address", "current", "desired"]);
+        for change in &shown {
+            table.add_row(vec![
+                action_cell(change.action, change.action.word(), style),
+                Cell::new(change.address.to_string()),
+                Cell::new(mask::show_before(change)),
+                Cell::new(mask::show_after(change)),
+            ]);
+        }
+        let _ = writeln!(out, "{}", trim_lines(&table.to_string()));
+    }
+
+    let diffs: Vec<_> = shown
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .filter_map(|c| Some((c, mask::inline_diff(c)?)))
+        .collect();
+    if !diffs.is_empty() {
+        let _ = writeln!(out, "\nChanged values:");
+        for (change, diff) in diffs {
+            let _ = writeln!(out, "  {}: {diff}", change.address);
+        }
+    }
+
+    let limited: Vec<_> = plan
+        .capabilities
+        .iter()
+        .filter_map(|(kind, capability)| match capability {
+            Capability::CreateIfAbsent { reason } => Some(format!(
+                "  {kind}: create-if-absent ({reason}); removals and drift cannot be seen"
+            )),
+            Capability::WriteOnly { reason } => Some(format!("  {kind}: write-only ({reason})")),
+            Capability::FullDiff => None,
+        })
+        .filter(|_| !shown.is_empty())
+        .collect();
+    if !limited.is_empty() {
+        let _ = writeln!(out, "\nCannot be verified:\n{}", limited.join("\n"));
+    }
+
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUnmanaged (on the server but not in convex.json; left alone, --prune deletes them):"
+        );
+        for item in &plan.unmanaged {
+            match &item.note {
+                Some(note) => writeln!(out, "  {} ({note})", item.address),
+                None => writeln!(out, "  {}", item.address),
+            }
+            .ok();
+        }
+    }
+
+    let summary = plan.summary();
+    let _ = writeln!(out);
+    if summary.has_changes(false) {
+        let _ = writeln!(
+            out,
+            "Plan: {} to create, {} to update, {} to delete, {} unverified.",
+            summary.create, summary.update, summary.delete, summary.unverified
+        );
+    } else {
+        let _ = writeln!(out, "{NO_CHANGES}");
+        if summary.unverified > 0 {
+            let _ = writeln!(
+                out,
+                "{} unverified item(s) cannot be read back; apply sends them again.",
+                summary.unverified
+            );
+        }
+    }
+    out
+}
+
+/// Renders what apply did.
+pub fn report(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let mut table = new_table(style);
+    for entry in &report.entries {
+        let (cell, detail) = match &entry.status {
+            Status::Applied { action, note } => (
+                action_cell(*action, past_tense(*action), style),
+                note.clone(),
+            ),
+            Status::Failed { message } => {
+                let cell = Cell::new("! failed");
+                let cell = if style.color {
+                    cell.fg(Color::Red)
+                } else {
+                    cell
+                };
+                (cell, Some(message.clone()))
+            }
+            Status::NotAttempted => (Cell::new("  not applied"), None),
+        };
+        let address = entry.address.to_string();
+        let detail = detail
+            .map(|d| d.replace('\n', "\n    "))
+            .unwrap_or_default();
+        table.add_row(vec![cell, Cell::new(address), Cell::new(detail)]);
+    }
+    if !report.entries.is_empty() {
+        let _ = writeln!(out, "{}\n", trim_lines(&table.to_string()));
+    }
+    let counts = format!(
+        "{} created, {} updated, {} deleted, {} set",
+        report.applied(Action::Create),
+        report.applied(Action::Update),
+        report.applied(Action::Delete),
+        report.applied(Action::Set),
+    );
+    if report.is_success() {
+        let _ = writeln!(out, "Apply complete! {counts}.");
+    } else {
+        let _ = writeln!(
+            out,
+            "Apply failed: {counts}; {} failed, {} not applied. Fix the error and run apply \
+             again: applied changes are kept and will show as done.",
+            report.failed(),
+            report.not_attempted()
+        );
+    }
+    out
+}
+
+fn past_tense(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "deleted",
+        Action::Set => "set",
+        Action::Unverified => "sent",
+        Action::NoOp => "unchanged",
+    }
+}
+
+/// comfy-table pads every cell; trailing blanks make golden files and terminals noisy.
+fn trim_lines(text: &str) -> String {
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
