@@ -225,7 +225,7 @@ fn preview_target_resolves_build_env_templates() {
         .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
     let text = stdout(&plan);
-    assert!(text.contains("target preview"), "{text}");
+    assert!(text.contains("(target preview)"), "{text}");
     assert!(
         text.contains(
             r#"workos.redirect_uri["https://shop-git-feature-acme.vercel.app/callback"]"#
@@ -518,4 +518,66 @@ fn a_missing_homepage_endpoint_fails_clearly_and_env_local_is_not_written() {
     assert!(text.contains("not applied"), "{text}");
     assert!(text.contains("Apply failed"), "{text}");
     assert_eq!(project.read(".env.local"), before);
+}
+
+#[test]
+fn credentials_come_from_env_local_when_the_environment_has_none() {
+    let emulator = TestEmulator::start();
+    let project = Project::fixture("vite-react");
+    project.file(
+        ".env.local",
+        format!(
+            "WORKOS_API_KEY={}\nWORKOS_CLIENT_ID={}\n",
+            emulator.api_key(),
+            emulator.client_id()
+        ),
+    );
+    let plan = project
+        .command()
+        .env("WORKOS_API_URL", emulator.url())
+        .arg("plan")
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(
+        stdout(&plan).contains("Using WORKOS_API_KEY from "),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(stdout(&plan).contains(".env.local."), "{}", stdout(&plan));
+
+    let overridden = project.against(&emulator).arg("plan").output().unwrap();
+    assert!(stdout(&overridden).contains("from the process environment"));
+}
+
+#[test]
+fn emulate_prints_one_json_line_and_serves_until_stopped() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authkit-sync"))
+        .args(["emulate", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = info["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(info["apiKey"].as_str().unwrap().starts_with("sk_test_"));
+    assert!(info["clientId"].as_str().unwrap().starts_with("client_"));
+
+    let project = Project::fixture("vite-react");
+    let plan = project
+        .command()
+        .env("WORKOS_API_URL", &url)
+        .env("WORKOS_API_KEY", info["apiKey"].as_str().unwrap())
+        .env("WORKOS_CLIENT_ID", info["clientId"].as_str().unwrap())
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(2), "{}", stderr(&plan));
+    child.kill().unwrap();
+    let _ = child.wait();
 }

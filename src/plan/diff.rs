@@ -158,10 +158,12 @@ fn diff_write_only(kind: ResourceKind, desired: &State, changes: &mut Vec<Change
 /// when different. Live variables the config does not name belong to the user, not to us.
 fn diff_values(kind: ResourceKind, desired: &State, live: &State, changes: &mut Vec<Change>) {
     for (address, item) in desired.of_kind(kind) {
+        // `NAME=` counts as absent, as the Convex CLI treats it: a generated value or a
+        // credential is written there. Only a desired empty value is satisfied by it.
         let current = live
             .get(address)
             .map(|live_item| &live_item.value)
-            .filter(|value| value.text().is_some_and(|text| !text.is_empty()));
+            .filter(|value| value.text() != Some("") || item.value.text() == Some(""));
         let action = match current {
             None => Action::Create,
             Some(value) if item.value.satisfied_by(value) => Action::NoOp,

@@ -50,11 +50,12 @@ pub fn plan(plan: &Plan, style: Style) -> String {
     let shown: Vec<_> = plan.actionable().collect();
 
     if !shown.is_empty() {
-        let _ = writeln!(
-            out,
-            "authkit-sync will perform these actions on target {}:\n",
-            plan.target
-        );
+        let heading = if plan.summary().has_changes(false) {
+            "authkit-sync will perform these actions"
+        } else {
+            "Nothing to change, but these items cannot be read back and apply sends them again"
+        };
+        let _ = writeln!(out, "{heading} (target {}):\n", plan.target);
         let mut table = new_table(style);
         table.set_header(vec!["action", "address", "current", "desired"]);
         for change in &shown {
