@@ -76,6 +76,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check whether the live state still matches convex.json (read-only; exit 2 on drift)
     Drift(DriftArgs),
+    /// Render a saved plan file without network access
+    Show(ShowArgs),
     /// Check convex.json and its templates without network access
     Validate,
     /// Print the JSON Schema of the authKit section of convex.json
@@ -89,11 +91,30 @@ pub enum Command {
     Emulate(EmulateArgs),
 }
 
+/// Output formats for plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people
+    Table,
+    /// The documented JSON plan format (docs/plan-format.md)
+    Json,
+    /// A pull-request comment
+    Markdown,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Also save the plan to FILE (JSON, mode 0600) for `apply FILE` and `show FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 
     /// Delete redirect URIs and CORS origins that convex.json does not name
     #[arg(long)]
@@ -106,12 +127,17 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: applies exactly that plan (it is the approval), and
+    /// refuses it if any input changed since
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+
     /// Apply without asking for confirmation
     #[arg(long)]
     pub auto_approve: bool,
 
     /// Delete redirect URIs and CORS origins that convex.json does not name
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plan_file")]
     pub prune: bool,
 }
 
@@ -120,6 +146,26 @@ pub struct DriftArgs {
     /// Count unverified items as drift
     #[arg(long)]
     pub strict: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Leave matching addresses out of the verdict (repeatable); `*` matches any text, e.g.
+    /// 'workos.redirect_uri["http://localhost:*"]'
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `plan --out`
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

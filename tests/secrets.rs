@@ -38,8 +38,18 @@ fn no_command_prints_a_secret() {
     let key = emulator.api_key();
     let secrets = [key.as_str(), COOKIE, STALE_KEY, LITERAL_TOKEN];
 
+    let plan_file = project.path().join("saved.plan.json");
+    let plan_file = plan_file.to_str().unwrap();
     for args in [
         &["plan"][..],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+        &["-vvv", "plan", "--out", plan_file],
+        &["show", plan_file],
+        &["show", plan_file, "--format", "json"],
+        &["show", plan_file, "--format", "markdown"],
+        &["drift", "--format", "json"],
+        &["drift", "--format", "markdown"],
         &["-vvv", "plan"],
         &["-vvv", "drift"],
         &["-vvv", "validate"],
@@ -53,6 +63,10 @@ fn no_command_prints_a_secret() {
             stderr(&output)
         );
         assert_clean(&output, &secrets, &format!("{args:?}"));
+    }
+    let saved = std::fs::read_to_string(plan_file).unwrap();
+    for secret in secrets {
+        assert!(!saved.contains(secret), "the plan file leaked {secret}");
     }
     let written = project.read(".env.local");
     assert!(

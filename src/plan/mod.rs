@@ -4,7 +4,9 @@
 //! executed by `apply`; it knows no provider and performs no I/O.
 
 mod diff;
+pub mod drift;
 pub mod report;
+pub mod saved;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +19,19 @@ use crate::target::Target;
 pub use diff::{DiffOptions, diff};
 
 /// What the plan does to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -143,7 +157,7 @@ pub struct Unmanaged {
 }
 
 /// How completely a resource kind could be compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "mode")]
 pub enum Capability {
     /// The live list was read: creates, deletes and drift are exact.
@@ -156,7 +170,9 @@ pub enum Capability {
 }
 
 /// Counts per action, for the summary line and exit codes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,

@@ -1,6 +1,8 @@
 //! Rendering plans and apply reports for people and machines. Renderers see only the plan
 //! model and the state vocabulary, never a provider.
 
+pub mod json;
+pub mod markdown;
 pub mod mask;
 pub mod table;
 

@@ -201,3 +201,33 @@ fn trim_lines(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The drift verdict under the plan table.
+pub fn drift(drift: &crate::plan::drift::Drift, strict: bool) -> String {
+    let mut out = String::from("\n");
+    if drift.in_sync(strict) {
+        let _ = writeln!(out, "Drift check: in sync.");
+    } else {
+        let count = drift.drifted.len() + if strict { drift.unverifiable.len() } else { 0 };
+        let _ = writeln!(out, "Drift check: {count} item(s) differ from convex.json:");
+        for address in &drift.drifted {
+            let _ = writeln!(out, "  {address}");
+        }
+    }
+    if !drift.unverifiable.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} item(s) cannot be verified{}.",
+            drift.unverifiable.len(),
+            if strict {
+                " (counted as drift with --strict)"
+            } else {
+                ""
+            }
+        );
+    }
+    if !drift.ignored.is_empty() {
+        let _ = writeln!(out, "{} item(s) ignored by --ignore.", drift.ignored.len());
+    }
+    out
+}

@@ -1,0 +1,174 @@
+//! Wiring: each command runs the pipeline stages it needs, in order. Exit codes are decided
+//! here and nowhere else.
+
+mod apply;
+mod emulate;
+mod observe;
+mod plan;
+mod validate;
+
+use std::io::{self, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::CommandFactory as _;
+
+use crate::cli::{Cli, ColorChoice, Command, Format, Global};
+use crate::config;
+use crate::credentials::ProcessEnv;
+use crate::emulator::{self, Emulator};
+use crate::render::Style;
+use crate::target::{self, Target};
+
+/// Exit codes, in one place. 2 always means "changes present", never a usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Error = 1,
+    Changes = 2,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    init_logging(&cli.global);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_async(cli.global, cli.command))
+}
+
+async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
+    let format = match &command {
+        Command::Plan(args) => args.format,
+        Command::Drift(args) => args.format,
+        _ => Format::Table,
+    };
+    let session = Session::new(global, format == Format::Table);
+    let pipeline = match command {
+        Command::Plan(args) => Pipeline::Plan(args),
+        Command::Apply(args) => Pipeline::Apply(args),
+        Command::Drift(args) => Pipeline::Drift(args),
+        Command::Show(args) => return plan::show(&session, args),
+        Command::Validate => return validate::validate(&session),
+        Command::Emulate(args) => return emulate::emulate(args).await,
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&config::json_schema())?;
+            emit(&format!("{schema}\n"))?;
+            return Ok(Exit::Ok);
+        }
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "authkit-sync", &mut buffer);
+            emit(&String::from_utf8_lossy(&buffer))?;
+            return Ok(Exit::Ok);
+        }
+    };
+
+    let emulator = match &session.global.emulator {
+        Some(state_file) => Some(start_emulator(state_file.clone()).await?),
+        None => None,
+    };
+    let result = match pipeline {
+        Pipeline::Plan(args) => plan::plan(&session, emulator.as_ref(), args).await,
+        Pipeline::Apply(args) => apply::apply(&session, emulator.as_ref(), args).await,
+        Pipeline::Drift(args) => plan::drift(&session, emulator.as_ref(), args).await,
+    };
+    // Stopped even after an error, so that its state file is saved.
+    if let Some(emulator) = emulator {
+        emulator
+            .shutdown()
+            .await
+            .context("the embedded emulator could not stop")?;
+    }
+    result
+}
+
+/// The commands that run the whole pipeline and may use the embedded emulator.
+enum Pipeline {
+    Plan(crate::cli::PlanArgs),
+    Apply(crate::cli::ApplyArgs),
+    Drift(crate::cli::DriftArgs),
+}
+
+/// What every command shares: flags, the environment snapshot, the output style.
+pub struct Session {
+    pub global: Global,
+    pub env: Arc<ProcessEnv>,
+    pub style: Style,
+    /// Whether stdout carries the table for people (rather than JSON or Markdown), so that
+    /// notes may be printed there too.
+    pub human_output: bool,
+}
+
+impl Session {
+    fn new(global: Global, human_output: bool) -> Session {
+        let env = Arc::new(ProcessEnv::capture());
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => io::stdout().is_terminal() && env.non_empty("NO_COLOR").is_none(),
+        };
+        Session {
+            global,
+            env,
+            style: Style { color },
+            human_output,
+        }
+    }
+
+    /// `--target`, else `CONVEX_DEPLOY_KEY`'s prefix, else dev.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        target::select(self.global.target, self.env.get("CONVEX_DEPLOY_KEY"))
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+fn init_logging(global: &Global) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    // Only this crate's events: dependencies log request details we do not control.
+    let filter = tracing_subscriber::EnvFilter::new(format!("authkit_sync={level}"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Writes product output to stdout; a closed pipe (`| head`) ends output quietly.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+async fn start_emulator(state_file: Option<PathBuf>) -> anyhow::Result<Emulator> {
+    let config = emulator::Config {
+        port: 0,
+        state_file,
+        ..Default::default()
+    };
+    Emulator::start(config)
+        .await
+        .context("cannot start the embedded emulator")
+}
+
+fn no_section(target: Target) -> anyhow::Result<Exit> {
+    emit(&format!(
+        "convex.json has no authKit.{target} section, so there is nothing to manage for \
+         target {target}.\n"
+    ))?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,47 @@
+//! `validate`: the offline check of `convex.json` and its templates.
+
+use crate::desired;
+use crate::project::Project;
+use crate::state::ResourceKind;
+use crate::template::AuthVar;
+
+use super::observe::build_env;
+use super::{Exit, Session, emit};
+
+pub fn validate(session: &Session) -> anyhow::Result<Exit> {
+    let project = Project::load(&session.global.dir)?;
+    let target = session.target()?;
+    let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
+        emit(&format!(
+            "{} is valid; it has no authKit.{target} section.\n",
+            project.config_path.display()
+        ))?;
+        return Ok(Exit::Ok);
+    };
+    project.env_local.check()?;
+
+    // Credentials are not looked up offline: stand-ins let every other part of the templates
+    // be resolved and checked.
+    let auth = |var: AuthVar| Some(format!("placeholder_{}", var.env_name().to_lowercase()));
+    let build_env = |name: &str| build_env(session, &project, name);
+    let inputs = desired::Inputs {
+        section,
+        framework: project.framework,
+        auth: &auth,
+        build_env: &build_env,
+    };
+    let desired = desired::compile(&inputs)
+        .map_err(|problems| anyhow::anyhow!("{}: {problems}", project.config_path.display()))?;
+
+    let count = |kind| desired.state.of_kind(kind).count();
+    emit(&format!(
+        "{} is valid for target {target}: {} redirect URIs, {} CORS origins, {} homepage URL, \
+         {} .env.local variables.\n",
+        project.config_path.display(),
+        count(ResourceKind::RedirectUri),
+        count(ResourceKind::CorsOrigin),
+        count(ResourceKind::AppHomepageUrl),
+        count(ResourceKind::EnvFileVar),
+    ))?;
+    Ok(Exit::Ok)
+}
