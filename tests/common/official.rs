@@ -68,6 +68,33 @@ impl OfficialEmulator {
         &self.api_key
     }
 
+    /// Sends one authenticated JSON request, as a third party editing the environment would,
+    /// and returns the status and JSON body (`null` when there is none).
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let request = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.api_key)
+            .json(&body);
+        runtime.block_on(async move {
+            let response = request.send().await.expect("an answer");
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(serde_json::Value::Null);
+            (status, body)
+        })
+    }
+
     fn try_start() -> Result<OfficialEmulator, String> {
         let dir = package_dir();
         let cli = dir.join("node_modules/workos/dist/bin.js");
