@@ -547,6 +547,18 @@ fn pagination_walks_like_the_official_emulators_lists() {
         page(&[1], Some(1), Some(1))
     );
 
+    // A cursor that names no object: the official emulator ignores it, the project's takes it
+    // as a place in the order (here, past the newest item).
+    let unknown = "order=asc&after=org_ZZZZZZZZZZZZZZZZZZZZZZZZZZ";
+    let official_answer = official_get(&format!("{official_list}{unknown}"));
+    assert_eq!(
+        read_page(&official_answer, &official),
+        page(&[0, 1, 2], None, None)
+    );
+    let unknown = "order=asc&after=redirect_uri_ZZZZZZZZZZZZZZZZZZZZZZZZZZ";
+    let project_answer = project_get(&format!("{project_list}{unknown}"));
+    assert_eq!(read_page(&project_answer, &project), page(&[], None, None));
+
     // Out-of-range limits and unknown orders: the official emulator falls back to defaults,
     // the project's refuses them.
     for query in ["limit=0", "limit=101", "limit=ten", "order=sideways"] {
