@@ -49,13 +49,6 @@ impl ApiError {
         )
     }
 
-    pub(crate) fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({"message": "Method Not Allowed", "code": "method_not_allowed"}),
-        )
-    }
-
     /// An id in the path that names no object of the key's environment. `what` is the
     /// capitalised resource name, e.g. "Redirect URI".
     pub(crate) fn entity_not_found(what: &str) -> Self {
@@ -75,16 +68,17 @@ impl ApiError {
         )
     }
 
-    /// The body could not be parsed as JSON at all.
+    /// The body could not be parsed as JSON at all (an empty body included). Code and message
+    /// are those of WorkOS's official emulator; production's are not documented.
     pub(crate) fn invalid_json() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            json!({"message": "Invalid JSON body", "code": "bad_request"}),
+            json!({"message": "Problems parsing JSON", "code": "invalid_request_body"}),
         )
     }
 
-    /// The request is malformed in a way no single parameter explains (for example a JSON body
-    /// that is not an object, or an undecodable query string).
+    /// The request is malformed in a way no single parameter explains (an unreadable body, an
+    /// undecodable query string or path).
     pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -35,7 +35,7 @@ pub(crate) async fn gate(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let request_id = ids::new_request_id();
+    let request_id = client_request_id(request.headers()).unwrap_or_else(ids::new_request_id);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
 
@@ -53,7 +53,7 @@ pub(crate) async fn gate(
             }
         }
     };
-    let mut response = json_method_not_allowed(response);
+    let mut response = wrong_method_as_not_found(response);
 
     decorate(response.headers_mut(), &request_id, verdict);
     tracing::debug!(
@@ -104,17 +104,27 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The router answers a known path with the wrong method by an empty 405; WorkOS clients
-/// expect JSON on every error, so give it the usual body (keeping the `Allow` header).
-fn json_method_not_allowed(response: Response) -> Response {
+/// The id a client chose for its request (`X-Request-ID`), which the answer then carries, as
+/// WorkOS's official emulator does. Only a non-empty value is taken; any value that arrived as
+/// a header can be sent back as one.
+fn client_request_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(REQUEST_ID)?.to_str().ok()?.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// The router answers a known path with the wrong method by an empty 405. WorkOS's official
+/// emulator answers such a request like any unknown route, 404 with its JSON body, and so does
+/// this one: a client then sees one answer for "no such endpoint", however it was missed.
+fn wrong_method_as_not_found(response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response.headers().contains_key(CONTENT_TYPE)
     {
         return response;
     }
     let (mut parts, _empty) = response.into_parts();
-    let replacement = ApiError::method_not_allowed().into_response();
-    let (replacement_parts, body) = replacement.into_parts();
+    let (replacement_parts, body) = ApiError::not_found().into_response().into_parts();
+    parts.status = replacement_parts.status;
+    parts.headers.remove(ALLOW);
     parts.headers.remove(CONTENT_LENGTH);
     parts.headers.extend(replacement_parts.headers);
     Response::from_parts(parts, body)

@@ -194,19 +194,20 @@ impl Emulator {
     }
 }
 
-/// All routes, behind the gate. The gate is the outermost layer so that it sees (and adds its
-/// headers to) every answer, including 404s, 405s and body-limit refusals.
+/// All routes, behind the gate. The gate wraps the finished router as one service, not each
+/// route (which is what `Router::layer` on the inner router would do): only then does it see
+/// every answer exactly as sent, including 404s, wrong methods and body-limit refusals, after
+/// the router has added its own headers (such as `Allow`, which it then removes).
 fn router(shared: Arc<Shared>, legacy: bool) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(workos::routes(legacy))
         .merge(control::routes())
         .fallback(not_found)
+        .with_state(Arc::clone(&shared));
+    Router::new()
+        .fallback_service(routes)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&shared),
-            gate::gate,
-        ))
-        .with_state(shared)
+        .layer(middleware::from_fn_with_state(shared, gate::gate))
 }
 
 async fn not_found() -> ApiError {

@@ -39,6 +39,10 @@ impl Caller {
 
 /// The request body as a JSON object. The `Content-Type` header is not checked: clients that
 /// forget it still send JSON, and refusing them would test nothing useful.
+///
+/// JSON that is not an object (an array, a string, `null`) reads as an object without fields,
+/// so the handler's first required field is reported missing (422). WorkOS's official emulator
+/// answers that way; a 400 would be as plausible, but nothing contradicts the 422.
 pub(crate) fn json_object(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Map<String, Value>, ApiError> {
@@ -52,17 +56,16 @@ pub(crate) fn json_object(
     match serde_json::from_slice::<Value>(&bytes) {
         Err(_) => Err(ApiError::invalid_json()),
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::invalid_request(
-            "The request body must be a JSON object.",
-        )),
+        Ok(_) => Ok(Map::new()),
     }
 }
 
-/// A required string field of a body object.
+/// A required string field of a body object. An empty string counts as missing, as in WorkOS's
+/// official emulator: it is never a valid value for any field the emulator reads.
 pub(crate) fn string_field(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match body.get(field) {
-        Some(Value::String(value)) => Ok(value.clone()),
-        None | Some(Value::Null) => Err(ApiError::invalid_parameter(
+        Some(Value::String(value)) if !value.is_empty() => Ok(value.clone()),
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(ApiError::invalid_parameter(
             format!("{field} is required."),
             field,
             "required",

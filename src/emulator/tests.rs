@@ -169,18 +169,45 @@ async fn unknown_paths_and_wrong_methods_get_json_errors() {
         )
     );
 
+    // A known path with the wrong method is answered like an unknown path, as WorkOS's
+    // official emulator does.
+    let not_found = (
+        StatusCode::NOT_FOUND,
+        json!({"message": "Not Found", "code": "not_found"}),
+    );
     let response = harness
         .send(Method::PATCH, "/user_management/redirect_uris", None)
         .await;
-    assert!(header(&response, "allow").contains("GET"));
-    let (status, body) = answer(response).await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(body["code"], "method_not_allowed");
-
+    assert!(response.headers().get("allow").is_none());
+    assert!(header(&response, "x-request-id").starts_with("req_"));
+    assert_eq!(answer(response).await, not_found);
     let response = harness.delete("/user_management/cors_origins").await;
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer(response).await, not_found);
     let response = harness.get("/user_management/app_homepage_url").await;
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer(response).await, not_found);
+}
+
+#[tokio::test]
+async fn a_request_id_chosen_by_the_client_comes_back() {
+    let harness = Harness::start().await;
+    let chosen = harness
+        .http
+        .get(harness.url("/user_management/redirect_uris"))
+        .bearer_auth(&harness.key)
+        .header("X-Request-ID", "trace-42")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(header(&chosen, "x-request-id"), "trace-42");
+
+    let blank = harness
+        .http
+        .get(harness.url("/missing"))
+        .header("X-Request-ID", " ")
+        .send()
+        .await
+        .expect("answered");
+    assert!(header(&blank, "x-request-id").starts_with("req_"));
 }
 
 #[tokio::test]
@@ -414,24 +441,26 @@ async fn malformed_create_requests_are_refused() {
             .body(body)
             .send()
     };
-    let (status, body) = answer(raw("{\"uri\": ").await.expect("answered")).await;
-    assert_eq!(
-        (status, body),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"message": "Invalid JSON body", "code": "bad_request"})
-        )
+    let not_json = (
+        StatusCode::BAD_REQUEST,
+        json!({"message": "Problems parsing JSON", "code": "invalid_request_body"}),
     );
-    let (status, body) = answer(raw("").await.expect("answered")).await;
     assert_eq!(
-        (status, &body["code"]),
-        (StatusCode::BAD_REQUEST, &json!("bad_request"))
+        answer(raw("{\"uri\": ").await.expect("answered")).await,
+        not_json
     );
-    let (status, body) = answer(raw("[\"https://example.com\"]").await.expect("answered")).await;
-    assert_eq!(
-        (status, &body["code"]),
-        (StatusCode::BAD_REQUEST, &json!("invalid_request"))
-    );
+    assert_eq!(answer(raw("").await.expect("answered")).await, not_json);
+
+    // JSON that is not an object, and an empty string, leave the field missing.
+    for body in ["[\"https://example.com\"]", "null", "{\"uri\": \"\"}"] {
+        let (status, answered) = answer(raw(body).await.expect("answered")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(
+            answered["errors"],
+            json!([{"field": "uri", "code": "required"}]),
+            "{body}"
+        );
+    }
 
     let huge = json!({"uri": format!("https://example.com/{}", "a".repeat(super::BODY_LIMIT))});
     let (status, body) = answer(harness.post(path, huge).await).await;

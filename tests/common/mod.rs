@@ -1,6 +1,8 @@
 //! Test harness: a project laid out in a temporary directory, an emulator on loopback, and the
-//! real binary run against both.
+//! real binary run against both. `official` runs WorkOS's own emulator beside the project's.
 #![allow(dead_code)]
+
+pub mod official;
 
 use std::fs;
 use std::path::{Path, PathBuf};
