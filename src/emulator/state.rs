@@ -270,6 +270,18 @@ impl State {
             .find(|environment| environment.id == id)
     }
 
+    pub(crate) fn deployment(&self, name: &str) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|deployment| deployment.name == name)
+    }
+
+    pub(crate) fn deployment_mut(&mut self, name: &str) -> Option<&mut Deployment> {
+        self.deployments
+            .iter_mut()
+            .find(|deployment| deployment.name == name)
+    }
+
     /// The first deployment of a kind; validation guarantees a dev and a prod one.
     pub(crate) fn first_deployment(&self, kind: DeploymentKind) -> Option<&Deployment> {
         self.deployments
