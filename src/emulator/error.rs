@@ -5,6 +5,9 @@
 //! class-validator style `{message, errors: [{property, constraints}]}`. Clients are expected
 //! to read these loosely, and the emulator reproduces the variety on purpose so that they are
 //! tested against it.
+//!
+//! Convex's management and deployment APIs are uniform: every error is `{code, message}` with
+//! a PascalCase code. Their constructors start with `convex`, or name a Convex-only case.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -139,6 +142,65 @@ impl ApiError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             json!({"message": message.into(), "code": "internal_error"}),
+        )
+    }
+}
+
+impl ApiError {
+    /// A Convex error answer: `{"code": code, "message": message}`.
+    pub(crate) fn convex(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self::new(status, json!({"code": code, "message": message.into()}))
+    }
+
+    /// A request Convex cannot make sense of: an unreadable body, a missing or ill-typed field.
+    pub(crate) fn convex_bad_request(message: impl Into<String>) -> Self {
+        Self::convex(StatusCode::BAD_REQUEST, "BadRequest", message)
+    }
+
+    /// A management API request without a token that may act on the deployment it names.
+    pub(crate) fn convex_unauthenticated() -> Self {
+        Self::convex(
+            StatusCode::UNAUTHORIZED,
+            "Unauthenticated",
+            "The access token or deploy key is missing, unknown, or not valid for this \
+             deployment.",
+        )
+    }
+
+    /// A deployment API request without the deployment's admin key.
+    pub(crate) fn bad_admin_key() -> Self {
+        Self::convex(
+            StatusCode::UNAUTHORIZED,
+            "BadAdminKey",
+            "The provided admin key was invalid for this deployment.",
+        )
+    }
+
+    pub(crate) fn deployment_not_found(name: &str) -> Self {
+        Self::convex(
+            StatusCode::NOT_FOUND,
+            "DeploymentNotFound",
+            format!("Deployment '{name}' not found."),
+        )
+    }
+
+    pub(crate) fn convex_not_found() -> Self {
+        Self::convex(StatusCode::NOT_FOUND, "NotFound", "No such endpoint.")
+    }
+
+    pub(crate) fn convex_method_not_allowed() -> Self {
+        Self::convex(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "This endpoint does not accept this method.",
+        )
+    }
+
+    pub(crate) fn convex_payload_too_large(limit: usize) -> Self {
+        Self::convex(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            format!("Request body is larger than {limit} bytes."),
         )
     }
 }

@@ -6,6 +6,11 @@
 //! its limit gets 429 whatever it asked for. The emulator's own control endpoints
 //! (`/_emulator/...`) skip authentication and are not counted, so tests can inspect and reset
 //! state freely.
+//!
+//! The Convex endpoints (`/api/...` and `/d/...`) skip WorkOS's key check and rate limit too:
+//! Convex authenticates with its own tokens, which only the handlers can judge, because the
+//! deployment a token must match is in the body or the path. They get the request id but not
+//! WorkOS's rate-limit headers, and Convex-shaped JSON for 404 and 405.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,11 +22,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use super::control;
 use super::error::ApiError;
-use super::ids;
 use super::ratelimit::Verdict;
-use super::request::Caller;
+use super::request::{Caller, authorization};
+use super::{control, convex, ids};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -39,21 +43,22 @@ pub(crate) async fn gate(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
 
-    // Each API family the emulator serves is admitted by its own rules; a new family (another
-    // vendor's management API, say) adds a branch here rather than its own middleware, so that
-    // unknown paths still get one consistent answer.
-    let (response, verdict) = if control::owns(&path) {
-        (next.run(request).await, shared.limiter.unmetered())
-    } else {
-        match admit(&shared, request.headers()).await {
-            Err((refusal, verdict)) => (refusal.into_response(), verdict),
+    // Each API family the emulator serves is admitted by its own rules; a new family adds a
+    // branch here rather than its own middleware, so that unknown paths still get one
+    // consistent answer.
+    let family = Family::of(&path);
+    let (response, verdict) = match family {
+        Family::Control => (next.run(request).await, Some(shared.limiter.unmetered())),
+        Family::Convex => (next.run(request).await, None),
+        Family::WorkOs => match admit(&shared, request.headers()).await {
+            Err((refusal, verdict)) => (refusal.into_response(), Some(verdict)),
             Ok((caller, verdict)) => {
                 request.extensions_mut().insert(caller);
-                (next.run(request).await, verdict)
+                (next.run(request).await, Some(verdict))
             }
-        }
+        },
     };
-    let mut response = wrong_method_as_not_found(response);
+    let mut response = wrong_method(response, family);
 
     decorate(response.headers_mut(), &request_id, verdict);
     tracing::debug!(
@@ -67,6 +72,29 @@ pub(crate) async fn gate(
     response
 }
 
+/// The APIs the emulator serves, told apart by the start of the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// The emulator's own `/_emulator/...` endpoints.
+    Control,
+    /// Convex's management API and deployment APIs.
+    Convex,
+    /// Everything else, including unknown paths: the WorkOS API.
+    WorkOs,
+}
+
+impl Family {
+    pub(crate) fn of(path: &str) -> Self {
+        if control::owns(path) {
+            Self::Control
+        } else if convex::owns(path) {
+            Self::Convex
+        } else {
+            Self::WorkOs
+        }
+    }
+}
+
 /// Checks the API key, then the key's rate limit. Authentication comes first so that an
 /// unknown key can neither spend nor probe anyone's budget.
 async fn admit(
@@ -74,7 +102,7 @@ async fn admit(
     headers: &HeaderMap,
 ) -> Result<(Caller, Verdict), (ApiError, Verdict)> {
     let unmetered = shared.limiter.unmetered();
-    let Some(key) = bearer_token(headers) else {
+    let Some(key) = authorization(headers, "Bearer") else {
         return Err((ApiError::unauthorized(), unmetered));
     };
     let known = shared
@@ -92,18 +120,6 @@ async fn admit(
     Ok((Caller::new(key), verdict))
 }
 
-/// The key from `Authorization: Bearer <key>`. The scheme name is case-insensitive, as HTTP
-/// says; anything else (no header, another scheme, an empty key) is no key at all.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
 /// The id a client chose for its request (`X-Request-ID`), which the answer then carries, as
 /// WorkOS's official emulator does. Only a non-empty value is taken; any value that arrived as
 /// a header can be sent back as one.
@@ -114,28 +130,39 @@ fn client_request_id(headers: &HeaderMap) -> Option<String> {
 
 /// The router answers a known path with the wrong method by an empty 405. WorkOS's official
 /// emulator answers such a request like any unknown route, 404 with its JSON body, and so does
-/// this one: a client then sees one answer for "no such endpoint", however it was missed.
-fn wrong_method_as_not_found(response: Response) -> Response {
+/// this one for WorkOS paths: a client then sees one answer for "no such endpoint", however it
+/// was missed. Convex paths get Convex's own JSON 405, keeping the `Allow` header.
+fn wrong_method(response: Response, family: Family) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response.headers().contains_key(CONTENT_TYPE)
     {
         return response;
     }
     let (mut parts, _empty) = response.into_parts();
-    let (replacement_parts, body) = ApiError::not_found().into_response().into_parts();
+    let replacement = match family {
+        Family::Convex => ApiError::convex_method_not_allowed(),
+        Family::Control | Family::WorkOs => ApiError::not_found(),
+    }
+    .into_response();
+    let (replacement_parts, body) = replacement.into_parts();
     parts.status = replacement_parts.status;
-    parts.headers.remove(ALLOW);
+    if family != Family::Convex {
+        parts.headers.remove(ALLOW);
+    }
     parts.headers.remove(CONTENT_LENGTH);
     parts.headers.extend(replacement_parts.headers);
     Response::from_parts(parts, body)
 }
 
-/// Adds the request id and rate-limit headers, and `Retry-After` when the limit refused the
-/// request.
-fn decorate(headers: &mut HeaderMap, request_id: &str, verdict: Verdict) {
+/// Adds the request id and, for WorkOS's answers, the rate-limit headers, and `Retry-After`
+/// when the limit refused the request.
+fn decorate(headers: &mut HeaderMap, request_id: &str, verdict: Option<Verdict>) {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, value);
     }
+    let Some(verdict) = verdict else {
+        return;
+    };
     headers.insert(RATE_LIMIT, HeaderValue::from(verdict.limit));
     headers.insert(RATE_REMAINING, HeaderValue::from(verdict.remaining));
     headers.insert(RATE_RESET, HeaderValue::from(verdict.reset_after_secs));

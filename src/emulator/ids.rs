@@ -93,6 +93,14 @@ fn decode(text: &str) -> Option<u128> {
     })
 }
 
+/// A new secret such as an API key: `prefix` and 26 base-32 characters of 128 random bits.
+/// Unlike an id it holds no time, so it neither sorts by creation nor tells when it was made.
+pub(crate) fn new_secret(prefix: &str) -> String {
+    let mut random = [0u8; 16];
+    fill_random(&mut random);
+    format!("{prefix}{}", encode(u128::from_be_bytes(random)))
+}
+
 /// A request id in the style WorkOS uses for its `X-Request-ID` header.
 pub(crate) fn new_request_id() -> String {
     new_id("req_")
@@ -197,6 +205,16 @@ mod tests {
     fn ids_have_the_prefix_and_26_crockford_characters() {
         let id = new_id("cors_origin_");
         let tail = id.strip_prefix("cors_origin_").expect("prefix kept");
+        assert_eq!(tail.len(), 26);
+        assert!(tail.bytes().all(|byte| ALPHABET.contains(&byte)));
+    }
+
+    #[test]
+    fn secrets_have_the_prefix_and_differ() {
+        let first = new_secret("sk_test_");
+        let second = new_secret("sk_test_");
+        assert_ne!(first, second);
+        let tail = first.strip_prefix("sk_test_").expect("prefix kept");
         assert_eq!(tail.len(), 26);
         assert!(tail.bytes().all(|byte| ALPHABET.contains(&byte)));
     }

@@ -1,4 +1,5 @@
-//! An in-process emulator of the WorkOS API endpoints that authkit-sync uses.
+//! An in-process emulator of the WorkOS API endpoints that authkit-sync uses, and of the Convex
+//! endpoints it uses to find WorkOS credentials and provision WorkOS environments.
 //!
 //! It is the test double of the whole test suite, which talks real HTTP to it, and the backend
 //! of `--emulator` and `emulate`, which let someone try the tool without a WorkOS account. It
@@ -9,14 +10,16 @@
 //! share code with the client it is meant to check.
 //!
 //! Layout: [`Emulator`] starts and stops the server; `gate` authenticates, rate-limits and adds
-//! the common headers; `workos` holds the WorkOS handlers and `control` the emulator-only
-//! `/_emulator/...` endpoints; `state` is the data model and its JSON state file; `pagination`,
-//! `uri` and `ids` are the pieces the handlers share.
+//! the common headers; `workos` holds the WorkOS handlers, `convex` the Convex management and
+//! deployment handlers, and `control` the emulator-only `/_emulator/...` endpoints; `state` is
+//! the data model and its JSON state file; `pagination`, `uri` and `ids` are the pieces the
+//! handlers share.
 //!
 //! The server listens on 127.0.0.1 only: the control endpoints need no key, and nothing about
 //! an emulator should be reachable from another machine.
 
 mod control;
+mod convex;
 mod error;
 mod gate;
 mod ids;
@@ -28,6 +31,8 @@ mod uri;
 mod workos;
 
 #[cfg(test)]
+mod convex_tests;
+#[cfg(test)]
 mod tests;
 
 use std::net::Ipv4Addr;
@@ -38,14 +43,16 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
 use axum::middleware;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::error::ApiError;
+use self::gate::Family;
 use self::ratelimit::RateLimiter;
-use self::state::Store;
+use self::state::{DeploymentKind, Store};
 
 /// The largest request body accepted; larger ones get 413. WorkOS's own limit is unknown, and
 /// no request this tool makes comes near it.
@@ -66,6 +73,12 @@ pub struct Config {
     pub rate_limit: Option<u32>,
     /// Behave like an older WorkOS API: no list endpoints and no homepage setter (404).
     pub legacy: bool,
+    /// Make `POST /api/workos/get_or_provision_workos_environment` fail with this HTTP status
+    /// (code `InternalServerError` for 5xx, `BadRequest` otherwise) once the request is
+    /// authenticated, well formed and names a known deployment, whether or not an environment
+    /// exists, to test how a client handles a provisioning failure. Nothing is provisioned
+    /// while it is set; a number that is no HTTP status gives 500.
+    pub fail_provisioning: Option<u16>,
 }
 
 /// What the request handlers share.
@@ -73,6 +86,7 @@ pub struct Config {
 pub(crate) struct Shared {
     store: Store,
     limiter: RateLimiter,
+    fail_provisioning: Option<u16>,
 }
 
 /// A running emulator. Dropping it stops the server too, but only [`Emulator::shutdown`] waits
@@ -83,6 +97,7 @@ pub struct Emulator {
     api_key: String,
     client_id: String,
     environment_id: String,
+    convex: ConvexCredentials,
     shared: Arc<Shared>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
@@ -90,8 +105,9 @@ pub struct Emulator {
 
 impl Emulator {
     /// Binds 127.0.0.1:`port`, loads the state file if it exists (a missing file means a fresh
-    /// state with one sandbox environment; a malformed one is an error naming the file and the
-    /// problem) and serves in a background task.
+    /// state: one sandbox environment, one Convex team with a dev and a prod deployment; a
+    /// malformed file is an error naming the file and the problem) and serves in a background
+    /// task.
     pub async fn start(config: Config) -> anyhow::Result<Emulator> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await
@@ -114,11 +130,29 @@ impl Emulator {
         // Loading validates that the first environment has a key; this only guards the code.
         let (environment_id, client_id, api_key) = credentials
             .ok_or_else(|| anyhow!("the emulator state has no environment with a key"))?;
+        let convex = store
+            .read(|state| {
+                let dev = state.first_deployment(DeploymentKind::Dev)?;
+                let prod = state.first_deployment(DeploymentKind::Prod)?;
+                Some(ConvexCredentials {
+                    deployment_name: dev.name.clone(),
+                    admin_key: dev.admin_key.clone(),
+                    prod_deployment_name: prod.name.clone(),
+                    prod_admin_key: prod.admin_key.clone(),
+                    access_token: state.access_tokens.first()?.clone(),
+                })
+            })
+            .await
+            // Loading validates these too.
+            .ok_or_else(|| {
+                anyhow!("the emulator state lacks a dev or prod deployment or an access token")
+            })?;
 
         let limit = config.rate_limit.unwrap_or(ratelimit::DEFAULT_LIMIT);
         let shared = Arc::new(Shared {
             store,
             limiter: RateLimiter::new(limit),
+            fail_provisioning: config.fail_provisioning,
         });
         let app = router(Arc::clone(&shared), config.legacy);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -138,6 +172,7 @@ impl Emulator {
             api_key,
             client_id,
             environment_id,
+            convex,
             shared,
             stop,
             server,
@@ -167,6 +202,40 @@ impl Emulator {
         &self.environment_id
     }
 
+    /// The name of the dev deployment (`happy-otter-123` in a fresh state): the first deployment
+    /// of kind `dev`.
+    pub fn deployment_name(&self) -> &str {
+        &self.convex.deployment_name
+    }
+
+    /// The URL of the dev deployment's API, e.g. `http://127.0.0.1:41234/d/happy-otter-123`,
+    /// to use where Convex would give `https://happy-otter-123.convex.cloud`.
+    pub fn deployment_url(&self) -> String {
+        format!("{}/d/{}", self.url, self.convex.deployment_name)
+    }
+
+    /// The dev deployment's admin key (`dev:happy-otter-123|emulator-admin-key` when fresh),
+    /// for `Authorization: Convex <key>` on its API, or as a deploy key on the management API.
+    pub fn admin_key(&self) -> &str {
+        &self.convex.admin_key
+    }
+
+    /// The name of the prod deployment (`brave-fox-456` in a fresh state).
+    pub fn prod_deployment_name(&self) -> &str {
+        &self.convex.prod_deployment_name
+    }
+
+    /// The prod deployment's admin key (`prod:brave-fox-456|emulator-admin-key` when fresh).
+    pub fn prod_admin_key(&self) -> &str {
+        &self.convex.prod_admin_key
+    }
+
+    /// A management API access token (`emulator-access-token` when fresh), which may act on
+    /// every deployment.
+    pub fn access_token(&self) -> &str {
+        &self.convex.access_token
+    }
+
     /// Stops serving and returns once the state file (if any) is written.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let Emulator {
@@ -194,13 +263,24 @@ impl Emulator {
     }
 }
 
+/// The Convex credentials the emulator started with; see the accessors of [`Emulator`].
+#[derive(Debug)]
+struct ConvexCredentials {
+    deployment_name: String,
+    admin_key: String,
+    prod_deployment_name: String,
+    prod_admin_key: String,
+    access_token: String,
+}
+
 /// All routes, behind the gate. The gate wraps the finished router as one service, not each
 /// route (which is what `Router::layer` on the inner router would do): only then does it see
 /// every answer exactly as sent, including 404s, wrong methods and body-limit refusals, after
-/// the router has added its own headers (such as `Allow`, which it then removes).
+/// the router has added its own headers (such as `Allow`).
 fn router(shared: Arc<Shared>, legacy: bool) -> Router {
     let routes = Router::new()
         .merge(workos::routes(legacy))
+        .merge(convex::routes())
         .merge(control::routes())
         .fallback(not_found)
         .with_state(Arc::clone(&shared));
@@ -210,6 +290,10 @@ fn router(shared: Arc<Shared>, legacy: bool) -> Router {
         .layer(middleware::from_fn_with_state(shared, gate::gate))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+/// An unknown path, answered in the shape of the API family it falls in.
+async fn not_found(uri: Uri) -> ApiError {
+    match Family::of(uri.path()) {
+        Family::Convex => ApiError::convex_not_found(),
+        Family::Control | Family::WorkOs => ApiError::not_found(),
+    }
 }

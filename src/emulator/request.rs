@@ -1,5 +1,6 @@
-//! What handlers take from a request: the authenticated caller, the JSON body and its fields,
-//! the query and path parameters, each turned into WorkOS's error answers when malformed.
+//! What handlers take from a request: the credential and the authenticated caller, the JSON
+//! body and its fields, the query and path parameters, each turned into WorkOS's error answers
+//! when malformed.
 //!
 //! Handlers accept axum's extractors as `Result`s and pass the rejections through here, because
 //! axum's own rejections are plain text and WorkOS clients expect JSON on every error.
@@ -7,7 +8,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::BODY_LIMIT;
@@ -35,6 +37,16 @@ impl Caller {
     pub(crate) fn is_production(&self) -> bool {
         is_production_key(&self.api_key)
     }
+}
+
+/// The credential of `Authorization: <scheme> <credential>`. The scheme name is
+/// case-insensitive, as HTTP says; anything else (no header, another scheme, an empty
+/// credential) is no credential at all.
+pub(crate) fn authorization<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (given, credential) = value.split_once(' ')?;
+    let credential = credential.trim();
+    (given.eq_ignore_ascii_case(scheme) && !credential.is_empty()).then_some(credential)
 }
 
 /// The request body as a JSON object. The `Content-Type` header is not checked: clients that

@@ -1,5 +1,5 @@
-//! The emulator's data: WorkOS environments and their AuthKit settings, kept in memory and
-//! optionally mirrored to a JSON state file.
+//! The emulator's data: WorkOS environments and their AuthKit settings, Convex teams and
+//! deployments, kept in memory and optionally mirrored to a JSON state file.
 //!
 //! # State file format
 //!
@@ -33,23 +33,47 @@
 //!       ],
 //!       "app_homepage_url": null
 //!     }
-//!   ]
+//!   ],
+//!   "teams": [
+//!     {"id": 1, "name": "acme", "workos_team_id": "workos_team_00000000000000000000000001"}
+//!   ],
+//!   "deployments": [
+//!     {
+//!       "name": "happy-otter-123",
+//!       "kind": "dev",
+//!       "admin_key": "dev:happy-otter-123|emulator-admin-key",
+//!       "team_id": 1,
+//!       "env_vars": {"WORKOS_CLIENT_ID": "client_00000000000000000000000001"},
+//!       "workos_environment_id": null
+//!     }
+//!   ],
+//!   "access_tokens": ["emulator-access-token"]
 //! }
 //! ```
 //!
-//! - `version` is 1; a file with another version is refused rather than misread.
+//! - `version` is 1; a file with another version is refused rather than misread. Fields added
+//!   later with a default (`teams`, `deployments`, `access_tokens`) did not change it: a file
+//!   written before they existed still reads, and gets the fresh state's values for them.
 //! - The first environment is the default one: its id, client id and first API key are what
 //!   the emulator reports as its credentials.
 //! - An API key selects its environment. `sk_test_` keys belong to sandbox environments and
 //!   `sk_live_` keys to production ones, which refuse http and local URLs; one environment
 //!   cannot hold both kinds. A key may belong to one environment only.
+//! - A deployment's `kind` is `dev`, `preview` or `prod`; its `team_id` names a team, and its
+//!   `workos_environment_id`, once provisioned, an environment that no other deployment uses.
+//!   The first `dev` and the first `prod` deployment, and the first access token, are what the
+//!   emulator reports as its Convex credentials, so each must exist.
+//! - Deployment names are lowercase letters, digits and hyphens (they are URL path segments).
+//!   Admin keys and access tokens are printable ASCII without spaces (they travel in an
+//!   `Authorization` header), and none may be used twice. Environment variable names match
+//!   `[A-Za-z_][A-Za-z0-9_]*`.
 //! - Unknown fields are refused: the emulator rewrites the file after every change, and would
 //!   otherwise silently drop what it did not understand.
 //!
 //! The file is replaced atomically (a temporary file in the same directory, then a rename) so a
 //! process killed at any moment leaves either the old or the new document, never a torn one.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +92,15 @@ pub(crate) const DEFAULT_API_KEY: &str = "sk_test_emulator_default";
 /// so that documentation and golden files can show them.
 const DEFAULT_ENVIRONMENT_ID: &str = "environment_00000000000000000000000001";
 const DEFAULT_CLIENT_ID: &str = "client_00000000000000000000000001";
+const DEFAULT_WORKOS_TEAM_ID: &str = "workos_team_00000000000000000000000001";
+
+/// The Convex side of a fresh emulator: one team, a dev and a prod deployment, one access token.
+/// Fixed for the same reasons as the default environment's credentials.
+const DEFAULT_TEAM_ID: u64 = 1;
+const DEV_DEPLOYMENT: &str = "happy-otter-123";
+const PROD_DEPLOYMENT: &str = "brave-fox-456";
+const ADMIN_KEY_SECRET: &str = "emulator-admin-key";
+const DEFAULT_ACCESS_TOKEN: &str = "emulator-access-token";
 
 /// Everything the emulator knows. See the module documentation for the JSON form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +108,13 @@ const DEFAULT_CLIENT_ID: &str = "client_00000000000000000000000001";
 pub(crate) struct State {
     pub version: u32,
     pub environments: Vec<Environment>,
+    #[serde(default = "fresh_teams")]
+    pub teams: Vec<Team>,
+    #[serde(default = "fresh_deployments")]
+    pub deployments: Vec<Deployment>,
+    /// Bearer tokens of the Convex management API; each may act on every deployment.
+    #[serde(default = "fresh_access_tokens")]
+    pub access_tokens: Vec<String>,
 }
 
 /// One WorkOS environment (sandbox or production) and its AuthKit settings.
@@ -114,8 +154,81 @@ pub(crate) struct CorsOrigin {
     pub updated_at: String,
 }
 
+/// A Convex team, which owns deployments and may have a WorkOS team associated with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Team {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub workos_team_id: Option<String>,
+}
+
+/// A Convex deployment: its admin key, its environment variables and the WorkOS environment
+/// provisioned for it, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Deployment {
+    pub name: String,
+    pub kind: DeploymentKind,
+    pub admin_key: String,
+    pub team_id: u64,
+    /// A sorted map, so that listings come out sorted by name and the file is stable.
+    #[serde(default)]
+    pub env_vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub workos_environment_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DeploymentKind {
+    Dev,
+    Preview,
+    Prod,
+}
+
+impl DeploymentKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Preview => "preview",
+            Self::Prod => "prod",
+        }
+    }
+}
+
+fn fresh_teams() -> Vec<Team> {
+    vec![Team {
+        id: DEFAULT_TEAM_ID,
+        name: "acme".to_owned(),
+        workos_team_id: Some(DEFAULT_WORKOS_TEAM_ID.to_owned()),
+    }]
+}
+
+fn fresh_deployments() -> Vec<Deployment> {
+    let deployment = |name: &str, kind: DeploymentKind| Deployment {
+        name: name.to_owned(),
+        kind,
+        // Convex admin keys name the deployment they open, before the secret part.
+        admin_key: format!("{}:{name}|{ADMIN_KEY_SECRET}", kind.as_str()),
+        team_id: DEFAULT_TEAM_ID,
+        env_vars: BTreeMap::new(),
+        workos_environment_id: None,
+    };
+    vec![
+        deployment(DEV_DEPLOYMENT, DeploymentKind::Dev),
+        deployment(PROD_DEPLOYMENT, DeploymentKind::Prod),
+    ]
+}
+
+fn fresh_access_tokens() -> Vec<String> {
+    vec![DEFAULT_ACCESS_TOKEN.to_owned()]
+}
+
 impl State {
-    /// The state of a new emulator: one empty sandbox environment.
+    /// The state of a new emulator: one empty sandbox environment, and a team whose WorkOS team
+    /// is set up, with a dev and a prod deployment that have no variables and no environment.
     pub(crate) fn fresh() -> Self {
         Self {
             version: FORMAT_VERSION,
@@ -128,6 +241,9 @@ impl State {
                 cors_origins: Vec::new(),
                 app_homepage_url: None,
             }],
+            teams: fresh_teams(),
+            deployments: fresh_deployments(),
+            access_tokens: fresh_access_tokens(),
         }
     }
 
@@ -148,6 +264,35 @@ impl State {
             .find(|environment| environment.api_keys.iter().any(|known| known == key))
     }
 
+    pub(crate) fn environment_by_id(&self, id: &str) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.id == id)
+    }
+
+    pub(crate) fn deployment(&self, name: &str) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|deployment| deployment.name == name)
+    }
+
+    pub(crate) fn deployment_mut(&mut self, name: &str) -> Option<&mut Deployment> {
+        self.deployments
+            .iter_mut()
+            .find(|deployment| deployment.name == name)
+    }
+
+    /// The first deployment of a kind; validation guarantees a dev and a prod one.
+    pub(crate) fn first_deployment(&self, kind: DeploymentKind) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|deployment| deployment.kind == kind)
+    }
+
+    pub(crate) fn team(&self, id: u64) -> Option<&Team> {
+        self.teams.iter().find(|team| team.id == id)
+    }
+
     /// Parses and checks a state document; the error says what is wrong and where, as a JSON
     /// path such as `environments[0].api_keys[1]`.
     pub(crate) fn from_json(text: &str) -> Result<Self, String> {
@@ -164,6 +309,11 @@ impl State {
                 self.version
             ));
         }
+        self.validate_environments()?;
+        self.validate_convex()
+    }
+
+    fn validate_environments(&self) -> Result<(), String> {
         if self.environments.is_empty() {
             return Err("environments: at least one environment is needed".to_owned());
         }
@@ -234,6 +384,87 @@ impl State {
         Ok(())
     }
 
+    /// Checks teams, deployments and access tokens, and their links to each other and to the
+    /// environments.
+    fn validate_convex(&self) -> Result<(), String> {
+        let mut team_ids = HashSet::new();
+        for (index, team) in self.teams.iter().enumerate() {
+            if !team_ids.insert(team.id) {
+                return Err(format!("teams[{index}].id: {} is repeated", team.id));
+            }
+            if team.workos_team_id.as_deref() == Some("") {
+                return Err(format!(
+                    "teams[{index}].workos_team_id: use null, not an empty string, for none"
+                ));
+            }
+        }
+
+        let mut credentials = HashSet::new();
+        for (index, token) in self.access_tokens.iter().enumerate() {
+            let at = format!("access_tokens[{index}]");
+            check_credential(&at, token, &mut credentials)?;
+        }
+        let mut names = HashSet::new();
+        let mut linked_environments = HashSet::new();
+        for (index, deployment) in self.deployments.iter().enumerate() {
+            let at = format!("deployments[{index}]");
+            if !is_deployment_name(&deployment.name) {
+                return Err(format!(
+                    "{at}.name: '{}' is not lowercase letters, digits and hyphens",
+                    deployment.name
+                ));
+            }
+            if !names.insert(deployment.name.as_str()) {
+                return Err(format!("{at}.name: '{}' is repeated", deployment.name));
+            }
+            check_credential(
+                &format!("{at}.admin_key"),
+                &deployment.admin_key,
+                &mut credentials,
+            )?;
+            if self.team(deployment.team_id).is_none() {
+                return Err(format!(
+                    "{at}.team_id: no team has the id {}",
+                    deployment.team_id
+                ));
+            }
+            if let Some(name) = deployment
+                .env_vars
+                .keys()
+                .find(|name| !is_env_var_name(name))
+            {
+                return Err(format!(
+                    "{at}.env_vars: '{name}' is not a valid name ([A-Za-z_][A-Za-z0-9_]*)"
+                ));
+            }
+            if let Some(id) = &deployment.workos_environment_id {
+                if self.environment_by_id(id).is_none() {
+                    return Err(format!(
+                        "{at}.workos_environment_id: no environment has the id '{id}'"
+                    ));
+                }
+                if !linked_environments.insert(id.as_str()) {
+                    return Err(format!(
+                        "{at}.workos_environment_id: '{id}' belongs to another deployment"
+                    ));
+                }
+            }
+        }
+
+        for kind in [DeploymentKind::Dev, DeploymentKind::Prod] {
+            if self.first_deployment(kind).is_none() {
+                return Err(format!(
+                    "deployments: a '{}' deployment is needed",
+                    kind.as_str()
+                ));
+            }
+        }
+        if self.access_tokens.is_empty() {
+            return Err("access_tokens: at least one access token is needed".to_owned());
+        }
+        Ok(())
+    }
+
     /// Every object id in the state, so the id generator can be moved past them.
     fn object_ids(&self) -> impl Iterator<Item = &str> {
         self.environments.iter().flat_map(|environment| {
@@ -249,6 +480,39 @@ impl State {
         bytes.push(b'\n');
         Ok(bytes)
     }
+}
+
+/// Checks one admin key or access token, and that it was not seen before.
+fn check_credential<'a>(
+    at: &str,
+    credential: &'a str,
+    seen: &mut HashSet<&'a str>,
+) -> Result<(), String> {
+    if credential.is_empty() || !credential.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(format!(
+            "{at}: a key must be printable ASCII without spaces, and not empty"
+        ));
+    }
+    if !seen.insert(credential) {
+        return Err(format!("{at}: the key is used more than once"));
+    }
+    Ok(())
+}
+
+fn is_deployment_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+}
+
+/// Whether `name` can be a Convex environment variable: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_env_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
 }
 
 /// Whether a key belongs to a production environment, by WorkOS's prefix convention.
@@ -394,6 +658,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -426,5 +692,99 @@ mod tests {
         assert!(unknown.contains("invalid type"), "{unknown}");
         assert!(State::from_json("{").is_err());
         assert!(State::from_json(r#"{"version": 1, "environments": [], "x": 1}"#).is_err());
+    }
+
+    #[test]
+    fn a_document_without_the_convex_fields_gets_the_fresh_ones() {
+        let mut document = serde_json::to_value(State::fresh()).expect("serialises");
+        if let Some(object) = document.as_object_mut() {
+            for field in ["teams", "deployments", "access_tokens"] {
+                object.remove(field);
+            }
+        }
+        assert_eq!(State::from_json(&document.to_string()), Ok(State::fresh()));
+    }
+
+    #[test]
+    fn invalid_convex_fields_name_the_problem() {
+        let fresh = serde_json::to_value(State::fresh()).expect("serialises");
+        let problem = |pointer: &str, value: serde_json::Value| {
+            let mut document = fresh.clone();
+            if let Some(slot) = document.pointer_mut(pointer) {
+                *slot = value;
+            }
+            State::from_json(&document.to_string()).expect_err(pointer)
+        };
+        let cases = [
+            (
+                "/teams/0/workos_team_id",
+                json!(""),
+                "teams[0].workos_team_id",
+            ),
+            (
+                "/deployments/1/name",
+                json!("happy-otter-123"),
+                "deployments[1].name",
+            ),
+            (
+                "/deployments/0/name",
+                json!("Happy/Otter"),
+                "deployments[0].name",
+            ),
+            ("/deployments/0/kind", json!("staging"), "unknown variant"),
+            (
+                "/deployments/1/admin_key",
+                json!("emulator-access-token"),
+                "more than once",
+            ),
+            (
+                "/deployments/0/admin_key",
+                json!("has space"),
+                "deployments[0].admin_key",
+            ),
+            ("/deployments/0/team_id", json!(7), "no team has the id 7"),
+            ("/deployments/0/env_vars", json!({"1X": "v"}), "'1X'"),
+            (
+                "/deployments/0/workos_environment_id",
+                json!("environment_x"),
+                "no environment",
+            ),
+            (
+                "/deployments/1/kind",
+                json!("preview"),
+                "a 'prod' deployment is needed",
+            ),
+            ("/access_tokens", json!([]), "at least one access token"),
+            (
+                "/teams",
+                json!([{"id": 1, "name": "a"}, {"id": 1, "name": "b"}]),
+                "repeated",
+            ),
+        ];
+        for (pointer, value, expected) in cases {
+            let problem = problem(pointer, value);
+            assert!(problem.contains(expected), "{pointer}: {problem}");
+        }
+
+        let mut shared = fresh.clone();
+        for index in 0..2 {
+            if let Some(slot) =
+                shared.pointer_mut(&format!("/deployments/{index}/workos_environment_id"))
+            {
+                *slot = json!("environment_00000000000000000000000001");
+            }
+        }
+        let problem = State::from_json(&shared.to_string()).expect_err("shared environment");
+        assert!(problem.contains("another deployment"), "{problem}");
+    }
+
+    #[test]
+    fn environment_variable_names_follow_convex_rules() {
+        for name in ["A", "_", "WORKOS_API_KEY", "a1_b2", "_9"] {
+            assert!(is_env_var_name(name), "{name}");
+        }
+        for name in ["", "1A", "A-B", "A B", "\u{c9}", "A.B"] {
+            assert!(!is_env_var_name(name), "{name}");
+        }
     }
 }
