@@ -8,6 +8,7 @@
 
 use crate::plan::report::{Entry, Report, Status};
 use crate::plan::{Change, Plan, Stage};
+use crate::provider::convex::ConvexWriter;
 use crate::provider::env_file::EnvFileWriter;
 use crate::provider::workos::WorkosWriter;
 use crate::provider::{Outcome, Writer};
@@ -15,13 +16,17 @@ use crate::provider::{Outcome, Writer};
 /// The writers a run has; a kind without a writer cannot be applied.
 #[derive(Default)]
 pub struct Writers<'a> {
+    pub convex: Option<&'a ConvexWriter>,
     pub workos: Option<&'a WorkosWriter>,
     pub env_file: Option<&'a EnvFileWriter>,
 }
 
 impl Writers<'_> {
     async fn run(&self, changes: Vec<Change>) -> Vec<Outcome> {
-        let (workos, rest): (Vec<_>, Vec<_>) = changes
+        let (convex, rest): (Vec<_>, Vec<_>) = changes
+            .into_iter()
+            .partition(|c| self.convex.is_some_and(|w| w.owns(c.kind())));
+        let (workos, rest): (Vec<_>, Vec<_>) = rest
             .into_iter()
             .partition(|c| self.workos.is_some_and(|w| w.owns(c.kind())));
         let (env_file, orphans): (Vec<_>, Vec<_>) = rest
@@ -29,6 +34,9 @@ impl Writers<'_> {
             .partition(|c| self.env_file.is_some_and(|w| w.owns(c.kind())));
 
         let mut outcomes = Vec::new();
+        if let (Some(writer), false) = (self.convex, convex.is_empty()) {
+            outcomes.extend(writer.apply(convex).await);
+        }
         if let (Some(writer), false) = (self.workos, workos.is_empty()) {
             outcomes.extend(writer.apply(workos).await);
         }

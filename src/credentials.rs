@@ -64,6 +64,10 @@ impl ProcessEnv {
 pub enum Source {
     ProcessEnv,
     EnvFile(PathBuf),
+    /// The environment variables of a Convex deployment, by name.
+    ConvexDeployment(String),
+    /// An environment provisioned for a deployment through the Convex management API.
+    Provisioned(String),
     Emulator,
 }
 
@@ -72,6 +76,13 @@ impl fmt::Display for Source {
         match self {
             Source::ProcessEnv => f.write_str("the process environment"),
             Source::EnvFile(path) => write!(f, "{}", path.display()),
+            Source::ConvexDeployment(name) => write!(f, "the Convex deployment {name}"),
+            Source::Provisioned(name) => {
+                write!(
+                    f,
+                    "the WorkOS environment provisioned for deployment {name}"
+                )
+            }
             Source::Emulator => f.write_str("the embedded emulator"),
         }
     }

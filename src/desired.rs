@@ -20,7 +20,14 @@ pub struct Inputs<'a> {
     pub framework: Option<Framework>,
     pub auth: &'a dyn Fn(AuthVar) -> Option<String>,
     pub build_env: &'a dyn Fn(&str) -> Option<String>,
+    /// The credentials are known only after apply provisions an environment: values built
+    /// from `${authEnv.*}` are planned as "known after apply".
+    pub auth_pending: bool,
 }
+
+/// Stands in for a credential that is known only after provisioning. It cannot occur in real
+/// text (templates never produce NUL), so a resolved value containing it is a pending one.
+const PENDING_MARK: &str = "\u{0}known-after-apply\u{0}";
 
 /// The compiled desired state and the kinds it manages.
 #[derive(Debug)]
@@ -74,6 +81,9 @@ struct Lookup<'a>(&'a Inputs<'a>);
 
 impl Context for Lookup<'_> {
     fn auth(&self, var: AuthVar) -> Option<String> {
+        if self.0.auth_pending {
+            return Some(PENDING_MARK.to_owned());
+        }
         (self.0.auth)(var)
     }
 
@@ -129,6 +139,10 @@ impl Compiler<'_> {
             let Some((value, _)) = self.resolve(&path, text) else {
                 continue;
             };
+            if value.contains(PENDING_MARK) {
+                self.problem(path, PENDING_IN_URL);
+                continue;
+            }
             let checked = match kind {
                 ResourceKind::CorsOrigin => check_origin(&value, self.is_production()),
                 _ => check_url(&value, self.is_production(), true),
@@ -147,6 +161,10 @@ impl Compiler<'_> {
         let Some((value, _)) = self.resolve(&path, text) else {
             return;
         };
+        if value.contains(PENDING_MARK) {
+            self.problem(path, PENDING_IN_URL);
+            return;
+        }
         self.managed.push(ResourceKind::AppHomepageUrl);
         match check_url(&value, self.is_production(), false) {
             Ok(()) => self.state.insert(
@@ -168,6 +186,11 @@ impl Compiler<'_> {
             let Some((value, uses_key)) = self.resolve(&path, text) else {
                 continue;
             };
+            if value.contains(PENDING_MARK) {
+                let address = Address::new(ResourceKind::EnvFileVar, name);
+                self.state.insert(address, Item::new(Value::Pending));
+                continue;
+            }
             if let Err(error) = dotenv::encode_value(&value) {
                 self.problem(
                     path,
@@ -201,6 +224,9 @@ impl Compiler<'_> {
     }
 }
 
+const PENDING_IN_URL: &str = "a URL cannot use `${authEnv.*}` before the WorkOS environment \
+    exists; provision it first (run apply once without this entry) or write the value out";
+
 /// The credentials a section needs: an API key to manage any WorkOS setting, and whatever its
 /// templates reference. Checked before compiling, so a missing credential is reported once
 /// with the places searched, not once per template.
@@ -223,6 +249,25 @@ pub fn required_credentials(section: &SectionView<'_>) -> Vec<AuthVar> {
                     .any(|t| template::parse(t).is_ok_and(|t| t.uses(var)))
         })
         .collect()
+}
+
+/// Adds the deployment variables that make the deployment's `auth.config.ts` see the
+/// credentials this run uses. `value` gives each variable's desired value, if known.
+pub fn add_deployment_vars(desired: &mut Desired, value: impl Fn(AuthVar) -> Option<Value>) {
+    desired.managed.push(ResourceKind::ConvexEnvVar);
+    for var in AuthVar::ALL {
+        if let Some(value) = value(var) {
+            let address = Address::new(ResourceKind::ConvexEnvVar, var.env_name());
+            desired.state.insert(address, Item::new(value));
+        }
+    }
+}
+
+/// Adds the provisioning step: a WorkOS environment for the deployment, dev only.
+pub fn add_environment(desired: &mut Desired, name: &str) {
+    desired.managed.insert(0, ResourceKind::Environment);
+    let address = Address::new(ResourceKind::Environment, name);
+    desired.state.insert(address, Item::new(Value::Present));
 }
 
 /// Compiles the section into the desired state.

@@ -184,6 +184,9 @@ pub enum Value {
     /// Desired only: any non-empty existing value is kept, else a random one is generated at
     /// apply time (the cookie password).
     Generated,
+    /// Desired only: known once an earlier step of apply has run (a credential of an
+    /// environment that is yet to be provisioned).
+    Pending,
 }
 
 impl Value {
@@ -191,6 +194,7 @@ impl Value {
     pub fn satisfied_by(&self, live: &Value) -> bool {
         match (self, live) {
             (Value::Generated, _) => true,
+            (Value::Pending, _) => false,
             (Value::Present, Value::Present) => true,
             (a, b) => a.text() == b.text() && a.text().is_some(),
         }
@@ -201,7 +205,7 @@ impl Value {
         match self {
             Value::Text(t) => Some(t),
             Value::Secret(s) => Some(s.expose()),
-            Value::Present | Value::Generated => None,
+            Value::Present | Value::Generated | Value::Pending => None,
         }
     }
 
@@ -234,6 +238,8 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unreadable {
     pub reason: String,
+    /// The kind is unreadable only until an earlier apply step has run (provisioning).
+    pub pending: bool,
 }
 
 /// A set of resources: the desired state compiled from config, or the live state read back.
@@ -278,12 +284,20 @@ impl State {
     }
 
     pub fn mark_unreadable(&mut self, kind: ResourceKind, reason: impl Into<String>) {
-        self.unreadable.insert(
-            kind,
-            Unreadable {
-                reason: reason.into(),
-            },
-        );
+        let unreadable = Unreadable {
+            reason: reason.into(),
+            pending: false,
+        };
+        self.unreadable.insert(kind, unreadable);
+    }
+
+    /// Records that `kind` can be read only after an earlier apply step.
+    pub fn mark_pending(&mut self, kind: ResourceKind, reason: impl Into<String>) {
+        let unreadable = Unreadable {
+            reason: reason.into(),
+            pending: true,
+        };
+        self.unreadable.insert(kind, unreadable);
     }
 
     pub fn unreadable(&self, kind: ResourceKind) -> Option<&Unreadable> {

@@ -106,7 +106,7 @@ fn a_fresh_project_is_ensured_present_then_found_present() {
     ] {
         let row = text
             .lines()
-            .find(|line| line.contains("created") && line.contains(&address))
+            .find(|line| line.contains("unchanged") && line.contains(&address))
             .unwrap_or_else(|| panic!("a row for {address}\n{text}"));
         assert!(row.contains("already existed"), "{row}");
     }

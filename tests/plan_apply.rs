@@ -388,7 +388,7 @@ fn the_embedded_emulator_runs_plan_and_apply_with_no_account() {
         stdout(&apply),
         stderr(&apply)
     );
-    assert!(stdout(&apply).contains("Using WORKOS_API_KEY from the embedded emulator."));
+    assert!(stdout(&apply).contains("apply provisions an environment for deployment"));
     assert!(state.exists());
 
     let plan = project

@@ -447,9 +447,8 @@ fn the_committed_plan_schema_matches_the_code() {
         .expect("docs/plan.schema.json"),
     )
     .unwrap();
-    assert_eq!(
-        committed,
-        authkit_sync::render::json::schema(),
+    assert!(
+        committed == authkit_sync::render::json::schema(),
         "docs/plan.schema.json is out of date: regenerate it with \
          `cargo run --example plan_schema > docs/plan.schema.json`"
     );

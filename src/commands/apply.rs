@@ -3,18 +3,22 @@
 
 use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::apply::{self, Writers};
 use crate::cli::ApplyArgs;
 use crate::emulator::Emulator;
+use crate::plan::report::{Entry, Report, Status};
 use crate::plan::saved::{Salt, stale_reasons};
+use crate::plan::{Action, Plan};
+use crate::provider::convex::ConvexWriter;
 use crate::provider::env_file::EnvFileWriter;
-use crate::provider::workos::{self, Api, WorkosWriter};
+use crate::provider::workos::{self, WorkosWriter};
 use crate::render::json::PlanDocument;
 use crate::render::table;
+use crate::state::ResourceKind;
+use crate::target::Target;
 
-use super::observe::{Observation, Outcome, observe_for_apply};
+use super::observe::{Connections, Observation, Outcome, Request, observe_for_apply};
 use super::{Exit, Session, emit, no_section};
 
 pub async fn apply(
@@ -35,11 +39,16 @@ async fn apply_fresh(
 ) -> anyhow::Result<Exit> {
     let target = session.target()?;
     let salt = Salt::random()?;
-    let (observation, api) =
-        match observe_for_apply(session, emulator, target, args.prune, &salt).await? {
-            Outcome::Observed(observed) => observed,
-            Outcome::NoSection(target) => return no_section(target),
-        };
+    let request = Request {
+        target,
+        prune: args.prune,
+        salt: &salt,
+        provisioned: None,
+    };
+    let (observation, connections) = match observe_for_apply(session, emulator, request).await? {
+        Outcome::Observed(observed) => observed,
+        Outcome::NoSection(target) => return no_section(target),
+    };
     if !session.global.quiet || !args.auto_approve {
         emit(&table::plan(&observation.plan, session.style))?;
     }
@@ -50,7 +59,13 @@ async fn apply_fresh(
         eprintln!("Apply cancelled.");
         return Ok(Exit::Error);
     }
-    execute(session, &observation, api).await
+    let again = Again {
+        emulator,
+        target,
+        prune: args.prune,
+        salt: &salt,
+    };
+    execute(session, observation, connections, again).await
 }
 
 async fn apply_saved(
@@ -68,15 +83,20 @@ async fn apply_saved(
     };
     let target = session.global.target.unwrap_or(saved.target);
     let options = saved.options;
-    let (observation, api) =
-        match observe_for_apply(session, emulator, target, options.prune, salt).await? {
-            Outcome::Observed(observed) => observed,
-            Outcome::NoSection(target) => anyhow::bail!(
-                "{}: the plan is stale: convex.json no longer has an authKit.{target} section; \
-                 nothing was applied",
-                path.display()
-            ),
-        };
+    let request = Request {
+        target,
+        prune: options.prune,
+        salt,
+        provisioned: None,
+    };
+    let (observation, connections) = match observe_for_apply(session, emulator, request).await? {
+        Outcome::Observed(observed) => observed,
+        Outcome::NoSection(target) => anyhow::bail!(
+            "{} is stale: convex.json no longer has an authKit.{target} section; nothing was \
+             applied",
+            path.display()
+        ),
+    };
 
     let reasons = stale_reasons(saved_inputs, &observation.inputs);
     if !reasons.is_empty() {
@@ -108,25 +128,98 @@ async fn apply_saved(
     if observation.plan.is_empty() {
         return Ok(Exit::Ok);
     }
-    execute(session, &observation, api).await
+    let again = Again {
+        emulator,
+        target,
+        prune: options.prune,
+        salt,
+    };
+    execute(session, observation, connections, again).await
+}
+
+/// What is needed to plan again after provisioning.
+struct Again<'a> {
+    emulator: Option<&'a Emulator>,
+    target: Target,
+    prune: bool,
+    salt: &'a Salt,
 }
 
 async fn execute(
     session: &Session,
-    observation: &Observation,
-    api: Option<Arc<Api>>,
+    observation: Observation,
+    connections: Connections,
+    again: Again<'_>,
 ) -> anyhow::Result<Exit> {
+    let mut report = Report::default();
+    let (observation, connections) = match &connections.provisioning {
+        None => (observation, connections),
+        Some((management, name)) => {
+            let address = environment_address(&observation.plan);
+            match management.provision(name, false).await {
+                Err(error) => {
+                    report.entries.push(Entry {
+                        address,
+                        status: Status::Failed {
+                            message: format!("{error:#}"),
+                        },
+                    });
+                    not_attempted(&observation.plan, &mut report);
+                    emit(&format!("\n{}", table::report(&report, session.style)))?;
+                    return Ok(Exit::Error);
+                }
+                Ok(provisioned) => {
+                    let note = format!(
+                        "{} environment {} ({})",
+                        if provisioned.newly_provisioned {
+                            "new"
+                        } else {
+                            "existing"
+                        },
+                        provisioned.environment_name,
+                        provisioned.client_id
+                    );
+                    report.entries.push(Entry {
+                        address,
+                        status: Status::Applied {
+                            action: Action::Provision,
+                            note: Some(note),
+                        },
+                    });
+                    // The rest of the plan depended on credentials that exist only now: plan
+                    // it again with them, in the same run.
+                    let request = Request {
+                        target: again.target,
+                        prune: again.prune,
+                        salt: again.salt,
+                        provisioned: Some(&provisioned),
+                    };
+                    match observe_for_apply(session, again.emulator, request).await? {
+                        Outcome::Observed(observed) => observed,
+                        Outcome::NoSection(target) => return no_section(target),
+                    }
+                }
+            }
+        }
+    };
+
     let plan = &observation.plan;
-    let workos = api.map(|api| WorkosWriter::new(api, workos::DEFAULT_CONCURRENCY));
+    let convex = connections.deployment.map(ConvexWriter::new);
+    let workos = connections
+        .workos
+        .map(|api| WorkosWriter::new(api, workos::DEFAULT_CONCURRENCY));
     let env_file = plan
         .target
         .is_local()
         .then(|| EnvFileWriter::new(observation.project.env_local.clone()));
     let writers = Writers {
+        convex: convex.as_ref(),
         workos: workos.as_ref(),
         env_file: env_file.as_ref(),
     };
-    let report = apply::apply(plan, &writers).await;
+    report
+        .entries
+        .extend(apply::apply(plan, &writers).await.entries);
 
     emit(&format!("\n{}", table::report(&report, session.style)))?;
     Ok(if report.is_success() {
@@ -134,6 +227,26 @@ async fn execute(
     } else {
         Exit::Error
     })
+}
+
+fn environment_address(plan: &Plan) -> crate::state::Address {
+    plan.changes
+        .iter()
+        .find(|c| c.kind() == ResourceKind::Environment)
+        .map(|c| c.address.clone())
+        .unwrap_or_else(|| crate::state::Address::singleton(ResourceKind::Environment))
+}
+
+fn not_attempted(plan: &Plan, report: &mut Report) {
+    for change in plan
+        .actionable()
+        .filter(|c| c.kind() != ResourceKind::Environment)
+    {
+        report.entries.push(Entry {
+            address: change.address.clone(),
+            status: Status::NotAttempted,
+        });
+    }
 }
 
 /// Asks on the terminal; only `yes` approves. Without a terminal there is no one to ask.

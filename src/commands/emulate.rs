@@ -17,14 +17,22 @@ pub async fn emulate(args: EmulateArgs) -> anyhow::Result<Exit> {
             "url": emulator.url(),
             "apiKey": emulator.api_key(),
             "clientId": emulator.client_id(),
+            "deploymentUrl": emulator.deployment_url(),
+            "adminKey": emulator.admin_key(),
+            "accessToken": emulator.access_token(),
         });
         emit(&format!("{line}\n"))?;
     } else {
         emit(&format!(
-            "WorkOS emulator listening on {url}\n  WORKOS_API_URL={url}\n  WORKOS_CLIENT_ID={}\n  \
-             WORKOS_API_KEY={}\nStop with Ctrl-C.\n",
+            "WorkOS and Convex emulator listening on {url}\n\
+             WorkOS:\n  WORKOS_API_URL={url}\n  WORKOS_CLIENT_ID={}\n  WORKOS_API_KEY={}\n\
+             Convex (deployment {}):\n  CONVEX_URL={}\n  CONVEX_DEPLOY_KEY={}\n  \
+             CONVEX_PROVISION_HOST={url}\nStop with Ctrl-C.\n",
             emulator.client_id(),
             emulator.api_key(),
+            emulator.deployment_name(),
+            emulator.deployment_url(),
+            emulator.admin_key(),
             url = emulator.url(),
         ))?;
     }

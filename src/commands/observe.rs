@@ -1,7 +1,7 @@
-//! The read-only half of every pipeline command: load the project, resolve credentials,
-//! compile the desired state, read the live state, diff, and record what the plan was made
-//! from. Nothing here can write: readers only, and the WorkOS connection stays inside unless
-//! apply asks for it through [`observe_for_apply`].
+//! The read-only half of every pipeline command: load the project, find the Convex
+//! deployment, resolve credentials, compile the desired state, read the live state, diff, and
+//! record what the plan was made from. Nothing here writes: readers only, and the connections
+//! stay inside unless apply asks for them through [`observe_for_apply`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,9 +17,10 @@ use crate::plan::saved::{EnvFileInput, Inputs, Salt};
 use crate::plan::{self, DiffOptions, Plan};
 use crate::project::Project;
 use crate::provider::Reader;
+use crate::provider::convex::{self, Deployment, Location, Management, Provisioned};
 use crate::provider::env_file::EnvFileReader;
 use crate::provider::workos::{Api, WorkosReader};
-use crate::state::{ResourceKind, Secret, State};
+use crate::state::{ResourceKind, Secret, State, Value};
 use crate::target::Target;
 use crate::template::AuthVar;
 
@@ -35,49 +36,99 @@ pub struct Observation {
     pub inputs: Inputs,
 }
 
+/// The connections apply writes through.
+#[derive(Default)]
+pub struct Connections {
+    pub workos: Option<Arc<Api>>,
+    pub deployment: Option<Arc<Deployment>>,
+    /// Set when the plan provisions: the management API and the deployment to provision for.
+    pub provisioning: Option<(Arc<Management>, String)>,
+}
+
 pub enum Outcome<T> {
     Observed(T),
     /// The config has no section for the target: nothing is managed.
     NoSection(Target),
 }
 
+/// How to observe.
+pub struct Request<'a> {
+    pub target: Target,
+    pub prune: bool,
+    pub salt: &'a Salt,
+    /// Credentials of an environment apply has just provisioned.
+    pub provisioned: Option<&'a Provisioned>,
+}
+
 /// Reads and plans; holds no way to write.
 pub async fn observe(
     session: &Session,
     emulator: Option<&Emulator>,
-    target: Target,
-    prune: bool,
-    salt: &Salt,
+    request: Request<'_>,
 ) -> anyhow::Result<Outcome<Observation>> {
-    Ok(
-        match observe_for_apply(session, emulator, target, prune, salt).await? {
-            Outcome::Observed((observation, _api)) => Outcome::Observed(observation),
-            Outcome::NoSection(target) => Outcome::NoSection(target),
-        },
-    )
+    Ok(match observe_for_apply(session, emulator, request).await? {
+        Outcome::Observed((observation, _connections)) => Outcome::Observed(observation),
+        Outcome::NoSection(target) => Outcome::NoSection(target),
+    })
 }
 
-/// Like [`observe`], and hands back the WorkOS connection that apply's writer needs.
+/// Like [`observe`], and hands back the connections that apply's writers need.
 pub async fn observe_for_apply(
     session: &Session,
     emulator: Option<&Emulator>,
-    target: Target,
-    prune: bool,
-    salt: &Salt,
-) -> anyhow::Result<Outcome<(Observation, Option<Arc<Api>>)>> {
+    request: Request<'_>,
+) -> anyhow::Result<Outcome<(Observation, Connections)>> {
+    let target = request.target;
     let project = Project::load(&session.global.dir)?;
     let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
         return Ok(Outcome::NoSection(target));
     };
     project.env_local.check()?;
+    let client = Arc::new(http::Client::new(http::Policy::default())?);
 
-    let credentials = chain(session, &project, emulator).resolve().await?;
-    let missing: Vec<AuthVar> = desired::required_credentials(&section)
-        .into_iter()
+    let location = locate(session, &project, emulator, target)?;
+    let deployment = deployment(&location, &client)?;
+    let deployment_vars = match &deployment {
+        Some(deployment) => Some(deployment.workos_vars().await?),
+        None => None,
+    };
+
+    let credentials = chain(
+        session,
+        &project,
+        emulator,
+        target,
+        &deployment,
+        &deployment_vars,
+        &request,
+    )
+    .resolve()
+    .await?;
+    check_conflict(&credentials, &deployment_vars, target)?;
+
+    let required = desired::required_credentials(&section);
+    let missing: Vec<AuthVar> = required
+        .iter()
+        .copied()
         .filter(|&var| credentials.get(var).is_none())
         .collect();
-    if !missing.is_empty() {
-        return Err(credentials.missing(&missing, is_remote(session, target)));
+    let nothing_found = AuthVar::ALL
+        .iter()
+        .all(|&var| credentials.get(var).is_none());
+    let provision_for = match (&location.deployment_name, &location.management_token) {
+        (Some(name), Some(_)) if target.is_local() && nothing_found && !missing.is_empty() => {
+            Some(name.clone())
+        }
+        _ => None,
+    };
+    if !missing.is_empty() && provision_for.is_none() {
+        return Err(missing_error(
+            &credentials,
+            &missing,
+            session,
+            target,
+            &location,
+        ));
     }
     check_key_kind(&credentials, target, section.environment_type)?;
 
@@ -88,54 +139,205 @@ pub async fn observe_for_apply(
         framework: project.framework,
         auth: &auth,
         build_env: &build_env,
+        auth_pending: provision_for.is_some(),
     };
-    let desired = desired::compile(&inputs)
+    let mut desired = desired::compile(&inputs)
         .map_err(|problems| anyhow::anyhow!("{}: {problems}", project.config_path.display()))?;
+    if let Some(name) = &provision_for {
+        desired::add_environment(&mut desired, &format!("{target}:{name}"));
+    }
+    if deployment.is_some() {
+        desired::add_deployment_vars(&mut desired, |var| {
+            if provision_for.is_some() {
+                return Some(Value::Pending);
+            }
+            let value = credentials.get(var)?.to_owned();
+            Some(if var == AuthVar::ApiKey {
+                Value::Secret(Secret::new(value))
+            } else {
+                Value::Text(value)
+            })
+        });
+    }
 
-    let api = match &credentials.api_key {
-        Some(key) if desired.needs_workos() => {
-            Some(Arc::new(workos_api(session, emulator, key.value.clone())?))
-        }
+    let workos = match &credentials.api_key {
+        Some(key) if desired.needs_workos() => Some(Arc::new(workos_api(
+            session,
+            emulator,
+            &client,
+            key.value.clone(),
+        )?)),
         _ => None,
     };
 
-    let live = read_live(&desired, api.as_ref(), &project).await?;
+    let mut live = read_live(&desired, workos.as_ref(), &project).await?;
+    if provision_for.is_some() {
+        for &kind in desired.managed.iter().filter(|k| k.is_set_member()) {
+            live.mark_pending(kind, "the WorkOS environment is provisioned first");
+        }
+    }
+    if let Some(vars) = &deployment_vars {
+        live.merge(convex::live_state(vars));
+    }
     let plan = plan::diff(
         target,
         &desired.managed,
         &desired.state,
         &live,
-        DiffOptions { prune },
+        DiffOptions {
+            prune: request.prune,
+        },
     );
-    let endpoint = api.as_ref().map(|_| endpoint_label(session, emulator));
+
+    let mut endpoints = BTreeMap::new();
+    if workos.is_some() {
+        endpoints.insert(
+            "WORKOS_API_URL".to_owned(),
+            endpoint_label(session, emulator),
+        );
+    }
+    if let (Some((url, _)), Some(_)) = (&location.deployment_url, &deployment) {
+        let label = if emulator.is_some() {
+            "the embedded emulator".to_owned()
+        } else {
+            url.clone()
+        };
+        endpoints.insert("CONVEX_URL".to_owned(), label);
+    }
     let inputs = record_inputs(
-        salt,
+        request.salt,
         target,
         &project,
         &credentials,
         &desired,
         &live,
-        endpoint,
+        endpoints,
+        deployment_vars.as_ref(),
     );
-    describe_sources(session, &credentials, api.is_some())?;
+    describe_sources(session, &credentials, provision_for.as_deref())?;
+
+    let management = match (&provision_for, &location.management_token) {
+        (Some(name), Some(token)) => {
+            let endpoint = Endpoint::parse("CONVEX_PROVISION_HOST", &location.management_url)?;
+            let management = Management::new(client.clone(), endpoint, token.clone());
+            Some((Arc::new(management), name.clone()))
+        }
+        _ => None,
+    };
+    let connections = Connections {
+        workos,
+        deployment,
+        provisioning: management,
+    };
     Ok(Outcome::Observed((
         Observation {
             plan,
             project,
             inputs,
         },
-        api,
+        connections,
     )))
 }
 
-/// A remote build (CI, or a preview/prod target) has no one to ask and no `.env.local`.
-fn is_remote(session: &Session, target: Target) -> bool {
-    session.env.is_ci() || !target.is_local()
+/// Where the Convex deployment is: the emulator stands in for it under `--emulator`.
+fn locate(
+    session: &Session,
+    project: &Project,
+    emulator: Option<&Emulator>,
+    target: Target,
+) -> anyhow::Result<Location> {
+    if let Some(emulator) = emulator {
+        let (name, admin_key) = match target {
+            Target::Prod => (emulator.prod_deployment_name(), emulator.prod_admin_key()),
+            _ => (emulator.deployment_name(), emulator.admin_key()),
+        };
+        return Ok(Location {
+            deployment_name: Some(name.to_owned()),
+            deployment_url: Some((format!("{}/d/{name}", emulator.url()), "CONVEX_URL")),
+            admin_key: Some(Secret::new(admin_key)),
+            management_url: emulator.url().to_owned(),
+            management_token: Some(Secret::new(emulator.access_token())),
+        });
+    }
+    let get = |name: &str| {
+        session
+            .env
+            .get(name)
+            .or_else(|| project.env_local.get(name))
+            .map(str::to_owned)
+    };
+    Location::from_vars(&get, stored_access_token(session)).map_err(anyhow::Error::msg)
 }
 
-fn chain(session: &Session, project: &Project, emulator: Option<&Emulator>) -> Chain {
+/// The token `npx convex login` stores in `~/.convex/config.json`, used for provisioning when
+/// no token is set in the environment. A missing or unreadable file just means none.
+fn stored_access_token(session: &Session) -> Option<String> {
+    let home = session.env.non_empty("HOME")?;
+    let bytes = std::fs::read(std::path::Path::new(home).join(".convex/config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    config.get("accessToken")?.as_str().map(str::to_owned)
+}
+
+fn deployment(
+    location: &Location,
+    client: &Arc<http::Client>,
+) -> anyhow::Result<Option<Arc<Deployment>>> {
+    let (Some((url, variable)), Some(key)) = (&location.deployment_url, &location.admin_key) else {
+        return Ok(None);
+    };
+    let endpoint = Endpoint::parse(variable, url)?;
+    let name = location
+        .deployment_name
+        .clone()
+        .unwrap_or_else(|| url.clone());
+    Ok(Some(Arc::new(Deployment::new(
+        client.clone(),
+        name,
+        endpoint,
+        key.clone(),
+    ))))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn chain(
+    session: &Session,
+    project: &Project,
+    emulator: Option<&Emulator>,
+    target: Target,
+    deployment: &Option<Arc<Deployment>>,
+    deployment_vars: &Option<BTreeMap<String, String>>,
+    request: &Request<'_>,
+) -> Chain {
     let mut chain = Chain::new();
-    if let Some(emulator) = emulator {
+    // Under --emulator, WORKOS_* in the shell belong to the real WorkOS, not to the emulator.
+    if emulator.is_none() {
+        chain.push(ProcessEnvStep(session.env.clone()));
+    }
+    chain.push(EnvFileStep(project.env_local.clone()));
+    if let (Some(deployment), Some(vars)) = (deployment, deployment_vars) {
+        let get = |var: AuthVar| vars.get(var.env_name()).filter(|v| !v.is_empty()).cloned();
+        chain.push(FixedStep {
+            source: Source::ConvexDeployment(deployment.name().to_owned()),
+            partial: Partial {
+                client_id: get(AuthVar::ClientId),
+                api_key: get(AuthVar::ApiKey).map(Secret::new),
+                environment_id: get(AuthVar::EnvironmentId),
+            },
+        });
+    }
+    if let Some(provisioned) = request.provisioned {
+        let name = deployment.as_ref().map_or("", |d| d.name()).to_owned();
+        chain.push(FixedStep {
+            source: Source::Provisioned(name),
+            partial: Partial {
+                client_id: Some(provisioned.client_id.clone()),
+                api_key: Some(provisioned.api_key.clone()),
+                environment_id: Some(provisioned.environment_id.clone()),
+            },
+        });
+    }
+    // Preview and prod cannot provision; the emulator's own environment stands in for theirs.
+    if let (Some(emulator), false) = (emulator, target.is_local()) {
         chain.push(FixedStep {
             source: Source::Emulator,
             partial: Partial {
@@ -145,9 +347,60 @@ fn chain(session: &Session, project: &Project, emulator: Option<&Emulator>) -> C
             },
         });
     }
-    chain.push(ProcessEnvStep(session.env.clone()));
-    chain.push(EnvFileStep(project.env_local.clone()));
     chain
+}
+
+/// A dev client id in `.env.local` (or the shell) that differs from the deployment's means the
+/// app and its backend would talk to different WorkOS environments. Client ids are not secret
+/// and are shown; API keys are not.
+fn check_conflict(
+    credentials: &Credentials,
+    deployment_vars: &Option<BTreeMap<String, String>>,
+    target: Target,
+) -> anyhow::Result<()> {
+    let (Some(vars), true) = (deployment_vars, target.is_local()) else {
+        return Ok(());
+    };
+    let Some(found) = &credentials.client_id else {
+        return Ok(());
+    };
+    if matches!(found.source, Source::ConvexDeployment(_)) {
+        return Ok(());
+    }
+    match vars
+        .get(AuthVar::ClientId.env_name())
+        .filter(|v| !v.is_empty())
+    {
+        Some(deployed) if deployed != &found.value => anyhow::bail!(
+            "conflict: WORKOS_CLIENT_ID is {} in {}, but {} on the Convex deployment; the app and \
+             its backend would use different WorkOS environments. Remove the stale value (from \
+             {} or with `npx convex env remove WORKOS_CLIENT_ID`) so that both agree, then run \
+             again",
+            found.value,
+            found.source,
+            deployed,
+            found.source
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn missing_error(
+    credentials: &Credentials,
+    missing: &[AuthVar],
+    session: &Session,
+    target: Target,
+    location: &Location,
+) -> anyhow::Error {
+    let remote = session.env.is_ci() || !target.is_local();
+    let mut error = credentials.missing(missing, remote);
+    if target.is_local() && location.deployment_name.is_none() {
+        error = error.context(
+            "no Convex deployment is configured either (CONVEX_DEPLOYMENT, CONVEX_DEPLOY_KEY or \
+             CONVEX_URL), so an environment cannot be provisioned",
+        );
+    }
+    error
 }
 
 /// `${buildEnv.NAME}`: the process environment, then `.env.local`, then `.env`; the first
@@ -215,10 +468,14 @@ fn endpoint_label(session: &Session, emulator: Option<&Emulator>) -> String {
     }
 }
 
-fn workos_api(session: &Session, emulator: Option<&Emulator>, key: Secret) -> anyhow::Result<Api> {
+fn workos_api(
+    session: &Session,
+    emulator: Option<&Emulator>,
+    client: &Arc<http::Client>,
+    key: Secret,
+) -> anyhow::Result<Api> {
     let endpoint = Endpoint::parse("WORKOS_API_URL", &workos_url(session, emulator))?;
-    let client = http::Client::new(http::Policy::default())?;
-    Ok(Api::new(Arc::new(client), endpoint, key))
+    Ok(Api::new(client.clone(), endpoint, key))
 }
 
 /// Reads WorkOS and `.env.local` at the same time.
@@ -268,6 +525,7 @@ fn section_json(auth_kit: Option<&AuthKit>, target: Target) -> String {
         .unwrap_or_default()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record_inputs(
     salt: &Salt,
     target: Target,
@@ -275,9 +533,10 @@ fn record_inputs(
     credentials: &Credentials,
     desired: &Desired,
     live: &State,
-    endpoint: Option<String>,
+    endpoints: BTreeMap<String, String>,
+    deployment_vars: Option<&BTreeMap<String, String>>,
 ) -> Inputs {
-    let value_hash = |value: &crate::state::Value| match value.text() {
+    let value_hash = |value: &Value| match value.text() {
         Some(text) => salt.hash(text.as_bytes()),
         None => format!("{value:?}"),
     };
@@ -305,10 +564,7 @@ fn record_inputs(
     let env_file = &project.env_local;
     Inputs {
         target,
-        endpoints: endpoint
-            .map(|url| ("WORKOS_API_URL".to_owned(), url))
-            .into_iter()
-            .collect(),
+        endpoints,
         credentials: salt.hash(identity.as_bytes()),
         config_section: salt.hash(section_json(project.auth_kit.as_ref(), target).as_bytes()),
         desired: desired
@@ -327,7 +583,11 @@ fn record_inputs(
                 .collect(),
         },
         workos,
-        convex: BTreeMap::new(),
+        convex: deployment_vars
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), salt.hash(value.as_bytes())))
+            .collect(),
     }
 }
 
@@ -336,12 +596,17 @@ fn record_inputs(
 fn describe_sources(
     session: &Session,
     credentials: &Credentials,
-    uses_workos: bool,
+    provision_for: Option<&str>,
 ) -> anyhow::Result<()> {
-    if session.global.quiet || !uses_workos || !session.human_output {
+    if session.global.quiet || !session.human_output {
         return Ok(());
     }
-    if let Some(source) = credentials.source(AuthVar::ApiKey) {
+    if let Some(name) = provision_for {
+        emit(&format!(
+            "No WorkOS credentials found; apply provisions an environment for deployment \
+             {name} first.\n\n"
+        ))?;
+    } else if let Some(source) = credentials.source(AuthVar::ApiKey) {
         emit(&format!("Using WORKOS_API_KEY from {source}.\n\n"))?;
     }
     Ok(())

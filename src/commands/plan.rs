@@ -14,7 +14,7 @@ use crate::plan::saved::Salt;
 use crate::render::json::{DriftDocument, FORMAT_VERSION, Options, PlanDocument};
 use crate::render::{Style, markdown, table};
 
-use super::observe::{Observation, Outcome, observe};
+use super::observe::{Observation, Outcome, Request, observe};
 use super::{Exit, Session, emit, no_section};
 
 pub async fn plan(
@@ -24,7 +24,13 @@ pub async fn plan(
 ) -> anyhow::Result<Exit> {
     let target = session.target()?;
     let salt = Salt::random()?;
-    let observation = match observe(session, emulator, target, args.prune, &salt).await? {
+    let request = Request {
+        target,
+        prune: args.prune,
+        salt: &salt,
+        provisioned: None,
+    };
+    let observation = match observe(session, emulator, request).await? {
         Outcome::Observed(observation) => observation,
         Outcome::NoSection(target) => return no_section(target),
     };
@@ -166,7 +172,13 @@ pub async fn drift(
         }
     }
     let salt = Salt::random()?;
-    let observation = match observe(session, emulator, target, false, &salt).await? {
+    let request = Request {
+        target,
+        prune: false,
+        salt: &salt,
+        provisioned: None,
+    };
+    let observation = match observe(session, emulator, request).await? {
         Outcome::Observed(observation) => observation,
         Outcome::NoSection(target) => return no_section(target),
     };

@@ -29,6 +29,7 @@ pub fn validate(session: &Session) -> anyhow::Result<Exit> {
         framework: project.framework,
         auth: &auth,
         build_env: &build_env,
+        auth_pending: false,
     };
     let desired = desired::compile(&inputs)
         .map_err(|problems| anyhow::anyhow!("{}: {problems}", project.config_path.display()))?;

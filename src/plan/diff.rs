@@ -56,8 +56,11 @@ fn capability(kind: ResourceKind, live: &State) -> Option<Capability> {
         });
     }
     if let Some(unreadable) = live.unreadable(kind) {
-        return Some(Capability::CreateIfAbsent {
-            reason: unreadable.reason.clone(),
+        let reason = unreadable.reason.clone();
+        return Some(if unreadable.pending {
+            Capability::KnownAfterApply { reason }
+        } else {
+            Capability::CreateIfAbsent { reason }
         });
     }
     kind.is_set_member().then_some(Capability::FullDiff)
@@ -75,13 +78,26 @@ fn diff_set(
     unmanaged: &mut Vec<Unmanaged>,
 ) {
     if let Some(unreadable) = live.unreadable(kind) {
+        // Pending: the environment does not exist yet, so its lists are empty once it does;
+        // the creates are real, but known only after provisioning.
+        let (action, reason) = if unreadable.pending {
+            (
+                Action::Create,
+                format!("known after apply: {}", unreadable.reason),
+            )
+        } else {
+            (
+                Action::Unverified,
+                format!("ensure present: {}", unreadable.reason),
+            )
+        };
         for (address, _) in desired.of_kind(kind) {
             changes.push(Change {
                 address: address.clone(),
-                action: Action::Unverified,
+                action,
                 before: None,
                 after: Some(Value::Present),
-                reason: Some(format!("ensure present: {}", unreadable.reason)),
+                reason: Some(reason.clone()),
                 remote_id: None,
             });
         }
@@ -165,6 +181,7 @@ fn diff_values(kind: ResourceKind, desired: &State, live: &State, changes: &mut 
             .map(|live_item| &live_item.value)
             .filter(|value| value.text() != Some("") || item.value.text() == Some(""));
         let action = match current {
+            None if kind == ResourceKind::Environment => Action::Provision,
             None => Action::Create,
             Some(value) if item.value.satisfied_by(value) => Action::NoOp,
             Some(_) => Action::Update,
@@ -402,5 +419,50 @@ mod tests {
                 (ResourceKind::RedirectUri, Action::Delete),
             ]
         );
+    }
+
+    #[test]
+    fn provisioning_plans_the_environment_and_known_after_apply_creates() {
+        let mut desired = State::new();
+        let environment = Address::new(ResourceKind::Environment, "dev:happy-otter-123");
+        desired.insert(environment, Item::new(Value::Present));
+        desired.insert(uri("http://a/cb"), Item::new(Value::Present));
+        desired.insert(var("WORKOS_CLIENT_ID"), Item::new(Value::Pending));
+        let mut live = State::new();
+        live.mark_pending(ResourceKind::RedirectUri, "provisioned first");
+        live.insert(
+            var("WORKOS_CLIENT_ID"),
+            Item::new(Value::Text("client_old".into())),
+        );
+        let managed = [ResourceKind::Environment, URIS[0], ResourceKind::EnvFileVar];
+
+        let plan = diff(
+            Target::Dev,
+            &managed,
+            &desired,
+            &live,
+            DiffOptions::default(),
+        );
+
+        let kinds: Vec<_> = plan.changes.iter().map(|c| (c.kind(), c.action)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (ResourceKind::Environment, Action::Provision),
+                (ResourceKind::RedirectUri, Action::Create),
+                (ResourceKind::EnvFileVar, Action::Update),
+            ]
+        );
+        assert!(
+            plan.changes[1]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("known after apply")
+        );
+        assert!(matches!(
+            plan.capabilities[&ResourceKind::RedirectUri],
+            Capability::KnownAfterApply { .. }
+        ));
     }
 }

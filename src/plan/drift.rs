@@ -71,7 +71,7 @@ impl Drift {
         };
         for change in &plan.changes {
             match change.action {
-                Action::Create | Action::Update | Action::Delete => {
+                Action::Create | Action::Provision | Action::Update | Action::Delete => {
                     sort(&change.address, |d| &mut d.drifted)
                 }
                 Action::Unverified | Action::Set => sort(&change.address, |d| &mut d.unverifiable),

@@ -35,6 +35,8 @@ pub use diff::{DiffOptions, diff};
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
+    /// A WorkOS environment is provisioned for the deployment (dev only).
+    Provision,
     Update,
     Delete,
     /// A write-only value was sent; apply reports it this way, the plan says `Unverified`.
@@ -48,7 +50,7 @@ pub enum Action {
 impl Action {
     pub fn symbol(self) -> &'static str {
         match self {
-            Action::Create => "+",
+            Action::Create | Action::Provision => "+",
             Action::Update => "~",
             Action::Delete => "-",
             Action::Set => ">",
@@ -60,6 +62,7 @@ impl Action {
     pub fn word(self) -> &'static str {
         match self {
             Action::Create => "create",
+            Action::Provision => "provision",
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Set => "set",
@@ -119,7 +122,7 @@ impl Change {
     /// The request apply sends, or `None` for a no-op.
     pub fn operation(&self) -> Option<Operation> {
         match self.action {
-            Action::Create => Some(Operation::Create),
+            Action::Create | Action::Provision => Some(Operation::Create),
             Action::Update => Some(Operation::Update),
             Action::Delete => Some(Operation::Delete),
             Action::Set => Some(Operation::Set),
@@ -167,6 +170,8 @@ pub enum Capability {
     CreateIfAbsent { reason: String },
     /// The value can be written but never read back.
     WriteOnly { reason: String },
+    /// Cannot be read before an earlier step of apply (provisioning) has run.
+    KnownAfterApply { reason: String },
 }
 
 /// Counts per action, for the summary line and exit codes.
@@ -204,7 +209,7 @@ impl Plan {
         let mut summary = Summary::default();
         for change in &self.changes {
             match change.action {
-                Action::Create => summary.create += 1,
+                Action::Create | Action::Provision => summary.create += 1,
                 Action::Update => summary.update += 1,
                 Action::Delete => summary.delete += 1,
                 Action::Unverified | Action::Set => summary.unverified += 1,

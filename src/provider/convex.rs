@@ -36,7 +36,11 @@ pub struct ConvexError {
 
 impl fmt::Display for ConvexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the Convex {} answered {} {} with {}", self.api, self.method, self.path, self.status)?;
+        write!(
+            f,
+            "the Convex {} answered {} {} with {}",
+            self.api, self.method, self.path, self.status
+        )?;
         if let Some(code) = &self.code {
             write!(f, " ({code})")?;
         }
@@ -100,7 +104,9 @@ pub struct Deployment {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 enum QueryAnswer {
-    Success { value: serde_json::Value },
+    Success {
+        value: serde_json::Value,
+    },
     Error {
         #[serde(rename = "errorMessage", default)]
         error_message: Option<String>,
@@ -115,7 +121,12 @@ struct EnvVar {
 
 impl Deployment {
     pub fn new(client: Arc<Client>, name: String, endpoint: Endpoint, admin_key: Secret) -> Self {
-        Deployment { client, name, endpoint, auth: Auth::Convex(admin_key) }
+        Deployment {
+            client,
+            name,
+            endpoint,
+            auth: Auth::Convex(admin_key),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -128,7 +139,12 @@ impl Deployment {
         let body = json!({ "path": LIST_ENV_VARS, "args": {}, "format": "json" });
         let response = self
             .client
-            .send(Method::POST, self.endpoint.url(path), &self.auth, Some(&body))
+            .send(
+                Method::POST,
+                self.endpoint.url(path),
+                &self.auth,
+                Some(&body),
+            )
             .await?;
         if !response.status.is_success() {
             return Err(error("deployment", Method::POST, path, &response).into());
@@ -143,7 +159,10 @@ impl Deployment {
             ),
         };
         let vars: Vec<EnvVar> = serde_json::from_value(value).with_context(|| {
-            format!("the Convex deployment {} answered POST {path} with an unexpected list", self.name)
+            format!(
+                "the Convex deployment {} answered POST {path} with an unexpected list",
+                self.name
+            )
         })?;
         let wanted = AuthVar::ALL.map(AuthVar::env_name);
         Ok(vars
@@ -155,12 +174,19 @@ impl Deployment {
 
     async fn update(&self, changes: &[(String, String)]) -> anyhow::Result<()> {
         let path = "/api/update_environment_variables";
-        let changes: Vec<_> =
-            changes.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect();
+        let changes: Vec<_> = changes
+            .iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect();
         let body = json!({ "changes": changes });
         let response = self
             .client
-            .send(Method::POST, self.endpoint.url(path), &self.auth, Some(&body))
+            .send(
+                Method::POST,
+                self.endpoint.url(path),
+                &self.auth,
+                Some(&body),
+            )
             .await?;
         if !response.status.is_success() {
             return Err(error("deployment", Method::POST, path, &response).into());
@@ -178,7 +204,10 @@ pub fn live_state(vars: &BTreeMap<String, String>) -> State {
         } else {
             Value::Text(value.clone())
         };
-        state.insert(Address::new(ResourceKind::ConvexEnvVar, name), Item::new(value));
+        state.insert(
+            Address::new(ResourceKind::ConvexEnvVar, name),
+            Item::new(value),
+        );
     }
     state.mark_read(ResourceKind::ConvexEnvVar);
     state
@@ -205,11 +234,20 @@ impl Writer for ConvexWriter {
             .iter()
             .map(|c| {
                 let name = c.address.name().unwrap_or_default().to_owned();
-                let value = c.after.as_ref().and_then(Value::text).unwrap_or_default().to_owned();
+                let value = c
+                    .after
+                    .as_ref()
+                    .and_then(Value::text)
+                    .unwrap_or_default()
+                    .to_owned();
                 (name, value)
             })
             .collect();
-        let result = self.deployment.update(&values).await.map_err(|e| format!("{e:#}"));
+        let result = self
+            .deployment
+            .update(&values)
+            .await
+            .map_err(|e| format!("{e:#}"));
         changes
             .into_iter()
             .map(|change| {
@@ -259,13 +297,22 @@ struct ProvisionAnswer {
 
 impl Management {
     pub fn new(client: Arc<Client>, endpoint: Endpoint, token: Secret) -> Management {
-        Management { client, endpoint, auth: Auth::Bearer(token) }
+        Management {
+            client,
+            endpoint,
+            auth: Auth::Bearer(token),
+        }
     }
 
     async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<Response> {
         let response = self
             .client
-            .send(Method::POST, self.endpoint.url(path), &self.auth, Some(&body))
+            .send(
+                Method::POST,
+                self.endpoint.url(path),
+                &self.auth,
+                Some(&body),
+            )
             .await?;
         if !response.status.is_success() {
             return Err(error("management API", Method::POST, path, &response).into());
@@ -280,7 +327,9 @@ impl Management {
         production: bool,
     ) -> anyhow::Result<Provisioned> {
         let path = "/api/workos/has_associated_workos_team";
-        let response = self.post(path, json!({ "deploymentName": deployment })).await?;
+        let response = self
+            .post(path, json!({ "deploymentName": deployment }))
+            .await?;
         let team: TeamAnswer = parse("management API", path, &response)?;
         if !team.has_associated_workos_team {
             anyhow::bail!(
@@ -291,7 +340,11 @@ impl Management {
         }
 
         let path = "/api/workos/get_or_provision_workos_environment";
-        let environment_type = if production { "production" } else { "nonproduction" };
+        let environment_type = if production {
+            "production"
+        } else {
+            "nonproduction"
+        };
         let body = json!({ "deploymentName": deployment, "environmentType": environment_type });
         let response = self.post(path, body).await?;
         let answer: ProvisionAnswer = parse("management API", path, &response)?;
@@ -301,7 +354,9 @@ impl Management {
             ("apiKey", &answer.api_key),
         ] {
             if value.is_empty() {
-                anyhow::bail!("the Convex management API answered POST {path} with an empty {field}");
+                anyhow::bail!(
+                    "the Convex management API answered POST {path} with an empty {field}"
+                );
             }
         }
         Ok(Provisioned {
@@ -331,7 +386,9 @@ pub const DEFAULT_PROVISION_HOST: &str = "https://api.convex.dev";
 fn is_deployment_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Location {
@@ -346,7 +403,10 @@ impl Location {
 
         let from_deployment = match non_empty("CONVEX_DEPLOYMENT") {
             Some(value) => {
-                let name = value.split_once(':').map_or(value.as_str(), |(_, n)| n).trim();
+                let name = value
+                    .split_once(':')
+                    .map_or(value.as_str(), |(_, n)| n)
+                    .trim();
                 if !is_deployment_name(name) {
                     return Err(format!(
                         "CONVEX_DEPLOYMENT=`{value}` does not name a deployment: expected \
@@ -398,8 +458,10 @@ mod tests {
     use super::*;
 
     fn locate(vars: &[(&str, &str)]) -> Result<Location, String> {
-        let vars: BTreeMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Location::from_vars(&|name| vars.get(name).cloned(), None)
     }
 
@@ -426,7 +488,10 @@ mod tests {
             ("CONVEX_DEPLOYMENT", "dev:x"),
         ])
         .unwrap();
-        assert_eq!(l.deployment_url.unwrap(), ("http://127.0.0.1:3210/d/x".into(), "CONVEX_URL"));
+        assert_eq!(
+            l.deployment_url.unwrap(),
+            ("http://127.0.0.1:3210/d/x".into(), "CONVEX_URL")
+        );
         assert_eq!(l.management_url, DEFAULT_PROVISION_HOST);
     }
 

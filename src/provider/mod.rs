@@ -3,6 +3,7 @@
 //! Reading and writing are separate traits, so that `plan` and `drift` can be handed readers
 //! only and cannot write by construction. Each provider owns some resource kinds.
 
+pub mod convex;
 pub mod env_file;
 pub mod workos;
 

@@ -424,7 +424,8 @@ impl WorkosWriter {
         }
         let error = ApiError::from_response(Method::POST, path, &response);
         if error.is_already_exists() {
-            return Ok(Done::with_note(Action::Create, "already existed"));
+            // Nothing changed on the server: reported as such, not counted as a create.
+            return Ok(Done::with_note(Action::NoOp, "already existed"));
         }
         Err(error.into())
     }
@@ -436,7 +437,7 @@ impl WorkosWriter {
             return Ok(Done::new(Action::Delete));
         }
         if response.status == StatusCode::NOT_FOUND {
-            return Ok(Done::with_note(Action::Delete, "already gone"));
+            return Ok(Done::with_note(Action::NoOp, "already gone"));
         }
         Err(ApiError::from_response(Method::DELETE, &path, &response).into())
     }

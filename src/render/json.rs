@@ -73,7 +73,8 @@ pub struct ChangeDocument {
     /// The live value: `"present"` for set members, the text for values, `"(sensitive)"` for
     /// secrets, `null` when absent or unknown.
     pub before: Option<String>,
-    /// The desired value, in the same form; `"(generated on apply)"` for a generated secret.
+    /// The desired value, in the same form; `"(generated on apply)"` for a generated secret,
+    /// `"(known after apply)"` for a credential of an environment yet to be provisioned.
     pub after: Option<String>,
     pub reason: Option<String>,
     /// Whether `before` or `after` is a secret and was replaced.
@@ -111,6 +112,7 @@ fn show(value: Option<&Value>, sensitive: bool) -> Option<String> {
     match value? {
         Value::Present => Some("present".to_owned()),
         Value::Generated => Some(GENERATED.to_owned()),
+        Value::Pending => Some(mask::PENDING.to_owned()),
         _ if sensitive => Some(mask::SENSITIVE.to_owned()),
         value => value.text().map(str::to_owned),
     }
@@ -194,6 +196,7 @@ impl PlanDocument {
             text.as_ref().map(|text| match text.as_str() {
                 _ if kind.is_set_member() => Value::Present,
                 GENERATED => Value::Generated,
+                mask::PENDING => Value::Pending,
                 _ if sensitive => Value::Secret(Secret::new("")),
                 _ => Value::Text(text.clone()),
             })

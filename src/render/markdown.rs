@@ -111,6 +111,13 @@ pub fn render(plan: &Plan, drift: Option<&Drift>) -> String {
             Capability::WriteOnly { reason } => {
                 let _ = writeln!(tail, "- {}: write-only ({reason})", code(kind.as_str()));
             }
+            Capability::KnownAfterApply { reason } => {
+                let _ = writeln!(
+                    tail,
+                    "- {}: known after apply ({reason})",
+                    code(kind.as_str())
+                );
+            }
             Capability::FullDiff => {}
         }
     }

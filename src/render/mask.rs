@@ -7,6 +7,7 @@ use crate::plan::Change;
 use crate::state::Value;
 
 pub const SENSITIVE: &str = "(sensitive)";
+pub const PENDING: &str = "(known after apply)";
 
 /// The text shown for one side of a change.
 pub fn show(value: Option<&Value>, sensitive: bool) -> String {
@@ -14,6 +15,7 @@ pub fn show(value: Option<&Value>, sensitive: bool) -> String {
         None => "(absent)".to_owned(),
         Some(Value::Present) => "present".to_owned(),
         Some(Value::Generated) => "(sensitive, generated on apply)".to_owned(),
+        Some(Value::Pending) => PENDING.to_owned(),
         Some(_) if sensitive => SENSITIVE.to_owned(),
         Some(value) => one_line(value.text().unwrap_or_default()),
     }

@@ -15,7 +15,7 @@ pub const NO_CHANGES: &str =
 
 fn color(action: Action) -> Option<Color> {
     match action {
-        Action::Create => Some(Color::Green),
+        Action::Create | Action::Provision => Some(Color::Green),
         Action::Update => Some(Color::Yellow),
         Action::Delete => Some(Color::Red),
         Action::Set | Action::Unverified => Some(Color::Cyan),
@@ -89,6 +89,9 @@ pub fn plan(plan: &Plan, style: Style) -> String {
                 "  {kind}: create-if-absent ({reason}); removals and drift cannot be seen"
             )),
             Capability::WriteOnly { reason } => Some(format!("  {kind}: write-only ({reason})")),
+            Capability::KnownAfterApply { reason } => {
+                Some(format!("  {kind}: known after apply ({reason})"))
+            }
             Capability::FullDiff => None,
         })
         .filter(|_| !shown.is_empty())
@@ -162,13 +165,17 @@ pub fn report(report: &Report, style: Style) -> String {
     if !report.entries.is_empty() {
         let _ = writeln!(out, "{}\n", trim_lines(&table.to_string()));
     }
-    let counts = format!(
+    let mut counts = format!(
         "{} created, {} updated, {} deleted, {} set",
-        report.applied(Action::Create),
+        report.applied(Action::Create) + report.applied(Action::Provision),
         report.applied(Action::Update),
         report.applied(Action::Delete),
         report.applied(Action::Set),
     );
+    let in_place = report.applied(Action::NoOp);
+    if in_place > 0 {
+        counts.push_str(&format!(", {in_place} already in place"));
+    }
     if report.is_success() {
         let _ = writeln!(out, "Apply complete! {counts}.");
     } else {
@@ -186,6 +193,7 @@ pub fn report(report: &Report, style: Style) -> String {
 fn past_tense(action: Action) -> &'static str {
     match action {
         Action::Create => "created",
+        Action::Provision => "provisioned",
         Action::Update => "updated",
         Action::Delete => "deleted",
         Action::Set => "set",

@@ -247,3 +247,90 @@ pub fn stdout(output: &std::process::Output) -> String {
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+impl TestEmulator {
+    pub fn deployment_url(&self) -> String {
+        self.inner().deployment_url()
+    }
+
+    pub fn admin_key(&self) -> String {
+        self.inner().admin_key().to_owned()
+    }
+
+    /// The dev deployment's environment variables, from the emulator's state.
+    pub fn deployment_vars(&self) -> serde_json::Value {
+        let state = self.state();
+        let name = self.inner().deployment_name().to_owned();
+        state["deployments"]
+            .as_array()
+            .and_then(|list| list.iter().find(|d| d["name"] == name.as_str()))
+            .map(|d| d["env_vars"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Sets variables on the dev deployment through its API, as `npx convex env set` would.
+    pub fn set_deployment_vars(&self, vars: &[(&str, &str)]) {
+        let url = format!("{}/api/update_environment_variables", self.deployment_url());
+        let changes: Vec<_> = vars
+            .iter()
+            .map(|(n, v)| serde_json::json!({ "name": n, "value": v }))
+            .collect();
+        let key = self.admin_key();
+        let status = self.runtime.block_on(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("Authorization", format!("Convex {key}"))
+                .json(&serde_json::json!({ "changes": changes }))
+                .send()
+                .await
+                .expect("update")
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, 200);
+    }
+
+    /// All WorkOS environments in the emulator's state.
+    pub fn environments(&self) -> Vec<serde_json::Value> {
+        self.state()["environments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Project {
+    /// The binary pointed at `emulator` as a Convex deployment and management API, with no
+    /// WorkOS credentials anywhere.
+    pub fn against_convex(&self, emulator: &TestEmulator) -> Command {
+        let mut command = self.command();
+        command
+            .env("WORKOS_API_URL", emulator.url())
+            .env("CONVEX_URL", emulator.deployment_url())
+            .env("CONVEX_DEPLOY_KEY", emulator.admin_key())
+            .env("CONVEX_PROVISION_HOST", emulator.url());
+        command
+    }
+}
+
+/// A one-route HTTP server on loopback that answers every request with `status` and `body`,
+/// for answers no real server gives: broken JSON, missing fields.
+pub fn fixed_answer_server(status: u16, body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 8192];
+            let _ = stream.read(&mut buffer);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
