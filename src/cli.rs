@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::IgnoreRule;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
@@ -77,7 +78,7 @@ pub enum Command {
     /// Check whether the live state still matches convex.json (read-only; exit 2 on drift)
     Drift(DriftArgs),
     /// Check convex.json and its templates without network access
-    Validate,
+    Validate(ValidateArgs),
     /// Print the JSON Schema of the authKit section of convex.json
     Schema,
     /// Print shell completions
@@ -99,9 +100,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub prune: bool,
 
-    /// Count unverified items as changes
+    /// Count unverified items as changes, and fail on check warnings as on errors
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 }
 
 #[derive(Debug, Args)]
@@ -113,13 +117,45 @@ pub struct ApplyArgs {
     /// Delete redirect URIs and CORS origins that convex.json does not name
     #[arg(long)]
     pub prune: bool,
+
+    /// Fail on check warnings as on errors, before anything is written
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Count unverified items as drift
+    /// Count unverified items as drift, and fail on check warnings as on errors
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Fail on check warnings as on errors
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// The flags every command that runs the checks shares.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// Accept the findings of a check, by id (repeatable; the ids are in docs/checks.md)
+    #[arg(long = "ignore", value_name = "ID", value_parser = parse_ignore)]
+    pub ignore: Vec<IgnoreRule>,
+}
+
+fn parse_ignore(text: &str) -> Result<IgnoreRule, String> {
+    text.parse()
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,11 @@ use anyhow::Context as _;
 use clap::CommandFactory as _;
 
 use crate::apply::{self, Writers};
-use crate::cli::{ApplyArgs, Cli, ColorChoice, Command, DriftArgs, EmulateArgs, Global, PlanArgs};
+use crate::checks::{self, Finding, IgnoreRule};
+use crate::cli::{
+    ApplyArgs, CheckArgs, Cli, ColorChoice, Command, DriftArgs, EmulateArgs, Global, PlanArgs,
+    ValidateArgs,
+};
 use crate::config;
 use crate::credentials::{
     Chain, Credentials, EnvFileStep, FixedStep, Partial, ProcessEnv, ProcessEnvStep, Source,
@@ -52,7 +56,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Plan(args) => Pipeline::Plan(args),
         Command::Apply(args) => Pipeline::Apply(args),
         Command::Drift(args) => Pipeline::Drift(args),
-        Command::Validate => return validate(&session),
+        Command::Validate(args) => return validate(&session, args),
         Command::Emulate(args) => return emulate(args).await,
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema())?;
@@ -164,8 +168,81 @@ async fn start_emulator(state_file: Option<PathBuf>) -> anyhow::Result<Emulator>
 /// Everything a plan was made from, kept for apply.
 struct Prepared {
     plan: Plan,
+    /// The findings of the checks, with `--ignore` and `--strict` already applied.
+    findings: Vec<Finding>,
     api: Option<Arc<Api>>,
     project: Project,
+}
+
+/// How a command treats the findings of the checks.
+struct CheckOptions<'a> {
+    ignore: &'a [IgnoreRule],
+    strict: bool,
+}
+
+impl<'a> CheckOptions<'a> {
+    fn new(session: &Session, args: &'a CheckArgs, strict: bool) -> CheckOptions<'a> {
+        let patterns: Vec<&str> = args
+            .ignore
+            .iter()
+            .filter_map(|rule| match rule {
+                IgnoreRule::Address(pattern) => Some(pattern.as_str()),
+                IgnoreRule::Check(_) => None,
+            })
+            .collect();
+        if !patterns.is_empty() && !session.global.quiet {
+            eprintln!(
+                "note: --ignore {}: resource address patterns are accepted but do not filter \
+                 anything yet; give a check id to accept its findings",
+                patterns.join(", ")
+            );
+        }
+        CheckOptions {
+            ignore: &args.ignore,
+            strict,
+        }
+    }
+
+    fn settle(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        checks::settle(findings, self.ignore, self.strict)
+    }
+}
+
+/// Stops the run when a check found an error (or, under `--strict`, a warning). Called after
+/// the findings are printed and before anything is written.
+fn stop_on_errors(findings: &[Finding], consequence: &str) -> anyhow::Result<()> {
+    let failed = checks::failed(findings);
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = failed.iter().map(|id| id.as_str()).collect();
+    anyhow::bail!(
+        "the checks found errors ({}){consequence}; fix them, or pass --ignore ID for a check \
+         whose findings you accept",
+        ids.join(", ")
+    )
+}
+
+/// The redirect-URI variables the app sees apart from what `localEnvVars` writes: the dev
+/// server reads `.env.local`; a preview or production build inherits this run's environment.
+fn app_env(session: &Session, project: &Project, target: Target) -> checks::AppEnv {
+    let source = if target.is_local() {
+        checks::AppEnvSource::EnvLocal
+    } else {
+        checks::AppEnvSource::BuildEnvironment
+    };
+    let values = checks::REDIRECT_VARIABLES
+        .iter()
+        .filter_map(|&name| {
+            let value = match source {
+                checks::AppEnvSource::EnvLocal => project.env_local.get(name),
+                checks::AppEnvSource::BuildEnvironment => session.env.get(name),
+            };
+            let value = value.filter(|v| !v.is_empty())?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    checks::AppEnv { source, values }
 }
 
 enum Preparation {
@@ -180,6 +257,7 @@ async fn prepare(
     session: &Session,
     emulator: Option<&Emulator>,
     prune: bool,
+    check_options: &CheckOptions<'_>,
 ) -> anyhow::Result<Preparation> {
     let project = Project::load(&session.global.dir)?;
     let target = session.target()?;
@@ -223,9 +301,27 @@ async fn prepare(
     let live = read_live(&desired, api.as_ref(), &project).await?;
     let options = DiffOptions { prune };
     let plan = plan::diff(target, &desired.managed, &desired.state, &live, options);
+
+    let app_env = app_env(session, &project, target);
+    let live_key = credentials
+        .api_key
+        .as_ref()
+        .is_some_and(|found| desired::is_live_key(found.value.expose()));
+    let input = checks::Input {
+        target,
+        framework: project.framework,
+        live_key,
+        declared: &desired.declared,
+        live: Some(&live),
+        prune,
+        app_env: &app_env,
+    };
+    let findings = check_options.settle(checks::run(&input));
+
     describe_sources(session, &credentials, api.is_some())?;
     Ok(Preparation::Ready(Box::new(Prepared {
         plan,
+        findings,
         api,
         project,
     })))
@@ -376,11 +472,18 @@ async fn plan_command(
     emulator: Option<&Emulator>,
     args: PlanArgs,
 ) -> anyhow::Result<Exit> {
-    let prepared = match prepare(session, emulator, args.prune).await? {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict);
+    let prepared = match prepare(session, emulator, args.prune, &check_options).await? {
         Preparation::Ready(prepared) => prepared,
         Preparation::NoSection(target) => return no_section(target),
     };
-    emit(&render::table::plan(&prepared.plan, session.style))?;
+    let findings = &prepared.findings;
+    emit(&render::table::plan(
+        &prepared.plan,
+        findings,
+        session.style,
+    ))?;
+    stop_on_errors(findings, "")?;
     let changed = prepared.plan.summary().has_changes(args.strict);
     Ok(if args.detailed_exitcode && changed {
         Exit::Changes
@@ -394,11 +497,18 @@ async fn drift_command(
     emulator: Option<&Emulator>,
     args: DriftArgs,
 ) -> anyhow::Result<Exit> {
-    let prepared = match prepare(session, emulator, false).await? {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict);
+    let prepared = match prepare(session, emulator, false, &check_options).await? {
         Preparation::Ready(prepared) => prepared,
         Preparation::NoSection(target) => return no_section(target),
     };
-    emit(&render::table::plan(&prepared.plan, session.style))?;
+    let findings = &prepared.findings;
+    emit(&render::table::plan(
+        &prepared.plan,
+        findings,
+        session.style,
+    ))?;
+    stop_on_errors(findings, "")?;
     let drifted = prepared.plan.summary().has_changes(args.strict);
     Ok(if drifted { Exit::Changes } else { Exit::Ok })
 }
@@ -408,14 +518,20 @@ async fn apply_command(
     emulator: Option<&Emulator>,
     args: ApplyArgs,
 ) -> anyhow::Result<Exit> {
-    let prepared = match prepare(session, emulator, args.prune).await? {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict);
+    let prepared = match prepare(session, emulator, args.prune, &check_options).await? {
         Preparation::Ready(prepared) => prepared,
         Preparation::NoSection(target) => return no_section(target),
     };
     let plan = &prepared.plan;
+    let findings = &prepared.findings;
     if !session.global.quiet || !args.auto_approve {
-        emit(&render::table::plan(plan, session.style))?;
+        emit(&render::table::plan(plan, findings, session.style))?;
+    } else if !checks::failed(findings).is_empty() {
+        emit(&render::findings::findings(findings, session.style))?;
     }
+    // Before the prompt and before any writer exists: a failed check writes nothing.
+    stop_on_errors(findings, ", so nothing was applied")?;
     if plan.is_empty() {
         return Ok(Exit::Ok);
     }
@@ -467,7 +583,8 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(answer.trim_end_matches(['\r', '\n']) == "yes")
 }
 
-fn validate(session: &Session) -> anyhow::Result<Exit> {
+fn validate(session: &Session, args: ValidateArgs) -> anyhow::Result<Exit> {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict);
     let project = Project::load(&session.global.dir)?;
     let target = session.target()?;
     let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
@@ -492,9 +609,27 @@ fn validate(session: &Session) -> anyhow::Result<Exit> {
     let desired = desired::compile(&inputs)
         .map_err(|problems| anyhow::anyhow!("{}: {problems}", project.config_path.display()))?;
 
+    // Offline: the checks see the declarations and .env.local, not WorkOS.
+    let app_env = app_env(session, &project, target);
+    let input = checks::Input {
+        target,
+        framework: project.framework,
+        live_key: false,
+        declared: &desired.declared,
+        live: None,
+        prune: false,
+        app_env: &app_env,
+    };
+    let findings = check_options.settle(checks::run(&input));
+
     let count = |kind| desired.state.of_kind(kind).count();
+    let verdict = if checks::failed(&findings).is_empty() {
+        "is valid"
+    } else {
+        "compiles"
+    };
     emit(&format!(
-        "{} is valid for target {target}: {} redirect URIs, {} CORS origins, {} homepage URL, \
+        "{} {verdict} for target {target}: {} redirect URIs, {} CORS origins, {} homepage URL, \
          {} .env.local variables.\n",
         project.config_path.display(),
         count(ResourceKind::RedirectUri),
@@ -502,6 +637,8 @@ fn validate(session: &Session) -> anyhow::Result<Exit> {
         count(ResourceKind::AppHomepageUrl),
         count(ResourceKind::EnvFileVar),
     ))?;
+    emit(&render::findings::findings(&findings, session.style))?;
+    stop_on_errors(&findings, "")?;
     Ok(Exit::Ok)
 }
 
