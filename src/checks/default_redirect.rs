@@ -9,6 +9,16 @@ use crate::state::{Address, ResourceKind};
 
 use super::{CheckId, Finding, Input, quoted_list};
 
+/// "`a`" or "one of `a` and `b`": the declared URIs, as candidates for the default.
+fn candidates(input: &Input<'_>) -> String {
+    let declared = &input.declared.redirect_uris;
+    let list = quoted_list(declared.iter().map(|d| d.value.as_str()));
+    match declared.len() {
+        1 => list,
+        _ => format!("one of {list}"),
+    }
+}
+
 pub(super) fn check(input: &Input<'_>, findings: &mut Vec<Finding>) {
     let Some(live) = input.live else {
         return;
@@ -42,10 +52,10 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Vec<Finding>) {
                     input.target
                 ),
                 format!(
-                    "make one of {} the default on the Redirects page of the WorkOS dashboard \
-                     (the API cannot choose the default), or add `{uri}` to `{list}` if it \
-                     belongs to this deploy",
-                    quoted_list(declared.iter().map(|d| d.value.as_str()))
+                    "make {} the default on the Redirects page of the WorkOS dashboard (the API \
+                     cannot choose the default), or add `{uri}` to `{list}` if it belongs to \
+                     this deploy",
+                    candidates(input)
                 ),
             ));
         }
@@ -64,9 +74,9 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Vec<Finding>) {
                 live_uris.len()
             ),
             format!(
-                "make one of {} the default on the Redirects page of the WorkOS dashboard (the \
-                 API cannot choose the default)",
-                quoted_list(declared.iter().map(|d| d.value.as_str()))
+                "make {} the default on the Redirects page of the WorkOS dashboard (the API \
+                 cannot choose the default)",
+                candidates(input)
             ),
         )),
     }

@@ -52,10 +52,15 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Vec<Finding>) {
             _ => Address::new(kind, &declared.value),
         };
         let advice = if input.target == Target::Prod {
+            let example = match kind {
+                ResourceKind::RedirectUri => {
+                    "https://${buildEnv.VERCEL_PROJECT_PRODUCTION_URL}/callback"
+                }
+                _ => "https://${buildEnv.VERCEL_PROJECT_PRODUCTION_URL}",
+            };
             format!(
-                "use the deployed app's https URL in `{}` (for example \
-                 `https://${{buildEnv.VERCEL_PROJECT_PRODUCTION_URL}}`), and keep local URLs in \
-                 authKit.dev",
+                "use the deployed app's https URL in `{}` (for example `{example}`), and keep \
+                 local URLs in authKit.dev",
                 declared.path
             )
         } else {
