@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::IgnoreRule;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
@@ -79,7 +80,7 @@ pub enum Command {
     /// Render a saved plan file without network access
     Show(ShowArgs),
     /// Check convex.json and its templates without network access
-    Validate,
+    Validate(ValidateArgs),
     /// Print the JSON Schema of the authKit section of convex.json
     Schema,
     /// Print shell completions
@@ -120,9 +121,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub prune: bool,
 
-    /// Count unverified items as changes
+    /// Count unverified items as changes, and fail on check warnings as on errors
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 }
 
 #[derive(Debug, Args)]
@@ -139,11 +143,18 @@ pub struct ApplyArgs {
     /// Delete redirect URIs and CORS origins that convex.json does not name
     #[arg(long, conflicts_with = "plan_file")]
     pub prune: bool,
+
+    /// Fail on check warnings as on errors, before anything is written
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Count unverified items as drift
+    /// Count unverified items as drift, and fail on check warnings as on errors
     #[arg(long)]
     pub strict: bool,
 
@@ -151,10 +162,8 @@ pub struct DriftArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Leave matching addresses out of the verdict (repeatable); `*` matches any text, e.g.
-    /// 'workos.redirect_uri["http://localhost:*"]'
-    #[arg(long, value_name = "PATTERN")]
-    pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub checks: CheckArgs,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +175,30 @@ pub struct ShowArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Fail on check warnings as on errors
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// The flags every command that runs the checks shares.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// Accept the findings of a check by id (the ids are in docs/checks.md), or, for drift,
+    /// leave addresses matching a pattern out of the verdict (`*` matches any text, e.g.
+    /// 'workos.redirect_uri["http://localhost:*"]'); repeatable
+    #[arg(long = "ignore", value_name = "ID|PATTERN", value_parser = parse_ignore)]
+    pub ignore: Vec<IgnoreRule>,
+}
+
+fn parse_ignore(text: &str) -> Result<IgnoreRule, String> {
+    text.parse()
 }
 
 #[derive(Debug, Args)]

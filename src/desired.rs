@@ -3,6 +3,13 @@
 //! Every template is resolved and every resolved value checked before any request is sent.
 //! All problems are collected, each with the JSON path it belongs to, so one run shows them
 //! all.
+//!
+//! Only what cannot work is a problem here: a value that is not a URL at all, or one that the
+//! WorkOS environment in use is documented to refuse (a production environment refuses plain
+//! http and local hosts in redirect URIs, and answers 422 to a local homepage URL). Everything
+//! that is merely likely to be wrong (a CORS origin with a path, a redirect URI the app does not
+//! use, a duplicate) is left to `checks`, which needs the declarations as written: they are
+//! kept beside the state in [`Declared`].
 
 use std::fmt;
 
@@ -35,6 +42,38 @@ pub struct Desired {
     pub state: State,
     /// Kinds the config takes charge of; the live state is read and diffed only for these.
     pub managed: Vec<ResourceKind>,
+    /// The resolved values in the order and with the repetitions `convex.json` has; the state
+    /// above has lost both.
+    pub declared: Declared,
+}
+
+/// What a section declares, value by value, after its templates were resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub redirect_uris: Vec<DeclaredValue>,
+    pub cors_origins: Vec<DeclaredValue>,
+    pub app_homepage_url: Option<DeclaredValue>,
+    pub local_env_vars: Vec<DeclaredVar>,
+}
+
+/// One resolved redirect URI, CORS origin or homepage URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredValue {
+    /// Where it is written, e.g. `authKit.dev.configure.redirectUris[1]`.
+    pub path: String,
+    pub value: String,
+}
+
+/// One resolved `localEnvVars` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredVar {
+    pub name: String,
+    /// Where it is written, e.g. `authKit.dev.localEnvVars.WORKOS_CLIENT_ID`.
+    pub path: String,
+    /// Text, or a secret when the name or the template marks it as one.
+    pub value: Value,
+    /// Whether the template uses `${authEnv.WORKOS_API_KEY}`.
+    pub from_api_key: bool,
 }
 
 impl Desired {
@@ -97,6 +136,7 @@ struct Compiler<'a> {
     prefix: String,
     state: State,
     managed: Vec<ResourceKind>,
+    declared: Declared,
     problems: Vec<Problem>,
 }
 
@@ -123,10 +163,20 @@ impl Compiler<'_> {
         }
     }
 
-    fn is_production(&self) -> bool {
+    /// Why the WorkOS environment in use is a production one, if it is: the prod section asks
+    /// for one (by default), or the API key is a live key whatever the target.
+    fn production(&self) -> Option<Production> {
         let section = &self.inputs.section;
-        section.target == crate::target::Target::Prod
+        let live_key = (self.inputs.auth)(AuthVar::ApiKey).is_some_and(|k| is_live_key(&k));
+        if live_key {
+            Some(Production::LiveKey)
+        } else if section.target == crate::target::Target::Prod
             && section.environment_type.is_none_or(|t| t.is_production())
+        {
+            Some(Production::ProdSection)
+        } else {
+            None
+        }
     }
 
     fn compile_list(&mut self, kind: ResourceKind, key: &str, entries: &[String]) {
@@ -134,6 +184,12 @@ impl Compiler<'_> {
             return;
         }
         self.managed.push(kind);
+        // Production refuses local redirect URIs; for CORS origins no refusal is documented,
+        // so there it is a finding of the checks rather than an error.
+        let production = match kind {
+            ResourceKind::RedirectUri => self.production(),
+            _ => None,
+        };
         for (i, text) in entries.iter().enumerate() {
             let path = format!("{}.configure.{key}[{i}]", self.prefix);
             let Some((value, _)) = self.resolve(&path, text) else {
@@ -143,15 +199,16 @@ impl Compiler<'_> {
                 self.problem(path, PENDING_IN_URL);
                 continue;
             }
-            let checked = match kind {
-                ResourceKind::CorsOrigin => check_origin(&value, self.is_production()),
-                _ => check_url(&value, self.is_production(), true),
-            };
-            match checked {
-                Ok(()) => self
-                    .state
-                    .insert(Address::new(kind, value), Item::new(Value::Present)),
-                Err(message) => self.problem(path, message),
+            if let Err(message) = check_url(&value, production) {
+                self.problem(path, message);
+                continue;
+            }
+            self.state
+                .insert(Address::new(kind, value.clone()), Item::new(Value::Present));
+            let declared = DeclaredValue { path, value };
+            match kind {
+                ResourceKind::CorsOrigin => self.declared.cors_origins.push(declared),
+                _ => self.declared.redirect_uris.push(declared),
             }
         }
     }
@@ -166,11 +223,14 @@ impl Compiler<'_> {
             return;
         }
         self.managed.push(ResourceKind::AppHomepageUrl);
-        match check_url(&value, self.is_production(), false) {
-            Ok(()) => self.state.insert(
-                Address::singleton(ResourceKind::AppHomepageUrl),
-                Item::new(Value::Text(value)),
-            ),
+        match check_url(&value, self.production()) {
+            Ok(()) => {
+                self.state.insert(
+                    Address::singleton(ResourceKind::AppHomepageUrl),
+                    Item::new(Value::Text(value.clone())),
+                );
+                self.declared.app_homepage_url = Some(DeclaredValue { path, value });
+            }
             Err(message) => self.problem(path, message),
         }
     }
@@ -189,6 +249,12 @@ impl Compiler<'_> {
             if value.contains(PENDING_MARK) {
                 let address = Address::new(ResourceKind::EnvFileVar, name);
                 self.state.insert(address, Item::new(Value::Pending));
+                self.declared.local_env_vars.push(DeclaredVar {
+                    name: name.to_owned(),
+                    path,
+                    value: Value::Pending,
+                    from_api_key: uses_key,
+                });
                 continue;
             }
             if let Err(error) = dotenv::encode_value(&value) {
@@ -205,8 +271,14 @@ impl Compiler<'_> {
             };
             self.state.insert(
                 Address::new(ResourceKind::EnvFileVar, name),
-                Item::new(value),
+                Item::new(value.clone()),
             );
+            self.declared.local_env_vars.push(DeclaredVar {
+                name: name.to_owned(),
+                path,
+                value,
+                from_api_key: uses_key,
+            });
         }
 
         // Server-rendered AuthKit libraries refuse to start without a cookie password; the
@@ -277,6 +349,7 @@ pub fn compile(inputs: &Inputs<'_>) -> Result<Desired, Problems> {
         prefix: format!("authKit.{}", inputs.section.target),
         state: State::new(),
         managed: Vec::new(),
+        declared: Declared::default(),
         problems: Vec::new(),
     };
 
@@ -301,24 +374,41 @@ pub fn compile(inputs: &Inputs<'_>) -> Result<Desired, Problems> {
         Ok(Desired {
             state: compiler.state,
             managed: compiler.managed,
+            declared: compiler.declared,
         })
     } else {
         Err(Problems(compiler.problems))
     }
 }
 
-fn is_local_host(host: &str) -> bool {
+/// Whether a WorkOS API key belongs to a production environment (by WorkOS's prefix rule).
+pub fn is_live_key(key: &str) -> bool {
+    key.starts_with("sk_live_")
+}
+
+/// Whether `host` (as a URL carries it, IPv6 in brackets) names the local machine.
+pub fn is_local_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.to_ascii_lowercase().ends_with(".localhost")
         || host
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
-/// An absolute http(s) URL with a host and no fragment, as WorkOS accepts for callbacks and
-/// the homepage; production environments also refuse plain http and loopback hosts.
-fn check_url(text: &str, production: bool, allow_wildcard: bool) -> Result<(), String> {
+/// Why a value must be production-safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Production {
+    /// The prod section wants a production environment (its `environmentType`, or the default).
+    ProdSection,
+    /// The API key is a live key, so the environment is production whatever the target.
+    LiveKey,
+}
+
+/// An absolute http(s) URL with a host and no fragment, the shape WorkOS stores for callbacks,
+/// origins and the homepage. In a production environment also https on a public host, which
+/// WorkOS refuses otherwise.
+fn check_url(text: &str, production: Option<Production>) -> Result<(), String> {
     let url = url::Url::parse(text)
         .map_err(|e| format!("`{text}` is not an absolute URL ({e}); write it with its scheme"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -335,28 +425,23 @@ fn check_url(text: &str, production: bool, allow_wildcard: bool) -> Result<(), S
             "`{text}` has a fragment (`#...`), which WorkOS does not allow"
         ));
     }
-    if host.contains('*') && !allow_wildcard {
-        return Err(format!("`{text}`: wildcards are not allowed here"));
-    }
-    if production && (url.scheme() == "http" || is_local_host(host)) {
-        return Err(format!(
-            "`{text}`: a production WorkOS environment accepts only https URLs on public \
-             hosts; use an https URL, or set authKit.prod.environmentType to `development` or \
-             `staging` if prod uses a non-production environment"
-        ));
-    }
-    Ok(())
-}
-
-/// `scheme://host[:port]` and nothing more: a path, even `/`, makes it not an origin.
-fn check_origin(text: &str, production: bool) -> Result<(), String> {
-    check_url(text, production, false)?;
-    let rest = text.split_once("://").map_or("", |(_, rest)| rest);
-    if rest.contains(['/', '?', '#']) {
-        return Err(format!(
-            "`{text}` is not an origin: remove everything after the host and port (an origin \
-             has no path, query or trailing slash)"
-        ));
+    let Some(production) = production else {
+        return Ok(());
+    };
+    if url.scheme() == "http" || is_local_host(host) {
+        let why = match production {
+            Production::ProdSection => {
+                "the prod section uses a production WorkOS environment, which accepts only https \
+                 URLs on public hosts; use an https URL, or set authKit.prod.environmentType to \
+                 `development` or `staging` if prod uses a non-production environment"
+            }
+            Production::LiveKey => {
+                "WORKOS_API_KEY is a production key (sk_live_), and a production WorkOS \
+                 environment accepts only https URLs on public hosts; use an https URL, or the \
+                 sandbox key (sk_test_) for local development"
+            }
+        };
+        return Err(format!("`{text}`: {why}"));
     }
     Ok(())
 }
@@ -364,26 +449,126 @@ fn check_origin(text: &str, production: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{AuthKit, SectionView};
+    use crate::target::Target;
 
     #[test]
     fn urls_are_checked_before_any_request() {
-        assert!(check_url("http://localhost:3000/callback", false, true).is_ok());
-        assert!(check_url("https://*.example.com/callback", false, true).is_ok());
-        assert!(check_url("localhost:3000/callback", false, true).is_err());
-        assert!(check_url("ftp://x/cb", false, true).is_err());
-        assert!(check_url("https://x/cb#frag", false, true).is_err());
-        assert!(check_url("http://app.example.com/cb", true, true).is_err());
-        assert!(check_url("https://localhost/cb", true, true).is_err());
-        assert!(check_url("https://127.0.0.1/cb", true, true).is_err());
-        assert!(check_url("https://app.example.com/cb", true, true).is_ok());
+        let prod = Some(Production::ProdSection);
+        assert!(check_url("http://localhost:3000/callback", None).is_ok());
+        assert!(check_url("https://*.example.com/callback", None).is_ok());
+        assert!(check_url("localhost:3000/callback", None).is_err());
+        assert!(check_url("ftp://x/cb", None).is_err());
+        assert!(check_url("https://x/cb#frag", None).is_err());
+        assert!(check_url("http://app.example.com/cb", prod).is_err());
+        assert!(check_url("https://localhost/cb", prod).is_err());
+        assert!(check_url("https://127.0.0.1/cb", prod).is_err());
+        assert!(check_url("https://[::1]/cb", Some(Production::LiveKey)).is_err());
+        assert!(check_url("https://app.example.com/cb", prod).is_ok());
+    }
+
+    fn compile_json(
+        target: Target,
+        auth_kit: serde_json::Value,
+        api_key: &str,
+    ) -> Result<Desired, Problems> {
+        let config: AuthKit = serde_json::from_value(auth_kit).unwrap();
+        let section: SectionView<'_> = config.section(target).unwrap();
+        let key = api_key.to_owned();
+        let auth = move |var: AuthVar| match var {
+            AuthVar::ApiKey => Some(key.clone()),
+            _ => Some("client_123".to_owned()),
+        };
+        let build_env = |_: &str| None;
+        let inputs = Inputs {
+            section,
+            framework: None,
+            auth: &auth,
+            build_env: &build_env,
+            auth_pending: false,
+        };
+        compile(&inputs)
     }
 
     #[test]
-    fn origins_have_no_path() {
-        assert!(check_origin("http://localhost:3000", false).is_ok());
-        assert!(check_origin("https://app.example.com", true).is_ok());
-        assert!(check_origin("http://localhost:3000/", false).is_err());
-        assert!(check_origin("https://app.example.com/x", true).is_err());
-        assert!(check_origin("https://app.example.com?x", true).is_err());
+    fn declarations_keep_order_repetitions_and_paths() {
+        let desired = compile_json(
+            Target::Dev,
+            serde_json::json!({ "dev": {
+                "configure": {
+                    "redirectUris": ["http://b/cb", "http://a/cb", "http://b/cb"],
+                    "corsOrigins": ["http://a/"],
+                    "appHomepageUrl": "http://a"
+                },
+                "localEnvVars": { "KEY_FROM_AUTH": "${authEnv.WORKOS_API_KEY}", "PLAIN": "x" }
+            } }),
+            "sk_test_1",
+        )
+        .unwrap();
+
+        let uris: Vec<_> = desired
+            .declared
+            .redirect_uris
+            .iter()
+            .map(|d| &d.value)
+            .collect();
+        assert_eq!(uris, ["http://b/cb", "http://a/cb", "http://b/cb"]);
+        assert_eq!(desired.state.of_kind(ResourceKind::RedirectUri).count(), 2);
+        assert_eq!(
+            desired.declared.redirect_uris[2].path,
+            "authKit.dev.configure.redirectUris[2]"
+        );
+        assert_eq!(desired.declared.cors_origins[0].value, "http://a/");
+        assert_eq!(
+            desired
+                .declared
+                .app_homepage_url
+                .as_ref()
+                .map(|d| d.path.as_str()),
+            Some("authKit.dev.configure.appHomepageUrl")
+        );
+        let vars = &desired.declared.local_env_vars;
+        assert_eq!(vars[0].name, "KEY_FROM_AUTH");
+        assert!(vars[0].from_api_key && vars[0].value.is_sensitive());
+        assert_eq!(vars[1].path, "authKit.dev.localEnvVars.PLAIN");
+        assert!(!vars[1].from_api_key);
+    }
+
+    #[test]
+    fn a_non_origin_cors_origin_compiles_and_is_left_to_the_checks() {
+        let desired = compile_json(
+            Target::Dev,
+            serde_json::json!({ "dev": { "configure": { "corsOrigins": ["http://a:3000/"] } } }),
+            "sk_test_1",
+        );
+        assert!(desired.is_ok());
+    }
+
+    #[test]
+    fn production_is_decided_by_the_prod_section_or_a_live_key() {
+        let local = serde_json::json!({ "redirectUris": ["http://localhost:3000/cb"] });
+
+        let prod = serde_json::json!({ "prod": { "configure": local } });
+        let error = compile_json(Target::Prod, prod, "sk_x").unwrap_err();
+        assert!(
+            error.to_string().contains("production WorkOS environment"),
+            "{error}"
+        );
+
+        let staging = serde_json::json!({
+            "prod": { "environmentType": "staging", "configure": local }
+        });
+        assert!(compile_json(Target::Prod, staging, "sk_test_1").is_ok());
+
+        let dev = serde_json::json!({ "dev": { "configure": local } });
+        let error = compile_json(Target::Dev, dev.clone(), "sk_live_1").unwrap_err();
+        assert!(error.to_string().contains("sk_live_"), "{error}");
+        assert!(compile_json(Target::Dev, dev, "sk_test_1").is_ok());
+
+        // No refusal is documented for CORS origins: that is a finding, not an error.
+        let origins = serde_json::json!({
+            "prod": { "configure": { "corsOrigins": ["http://localhost:3000"] } }
+        });
+        assert!(compile_json(Target::Prod, origins, "sk_x").is_ok());
     }
 }

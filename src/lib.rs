@@ -3,10 +3,13 @@
 //!
 //! The modules follow the pipeline: `config` and `template` read the declaration, `desired`
 //! compiles it into a [`state::State`], `provider` reads the live state, `plan` diffs the two,
-//! `render` prints the plan and `apply` executes it. `commands` wires the stages together;
-//! `emulator` is a stand-in WorkOS server for tests and for trying the tool without an account.
+//! `checks` looks for set-ups that would apply cleanly and still fail at sign-in, `render`
+//! prints the plan and the findings, and `apply` executes the plan. `commands` wires the
+//! stages together; `emulator` is a stand-in WorkOS server for tests and for trying the tool
+//! without an account.
 
 pub mod apply;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -26,22 +26,25 @@ pub enum Framework {
     Expo,
     SvelteKit,
     TanStackStart,
-    Vite,
     Remix,
+    ReactRouter,
+    Vite,
 }
 
 impl Framework {
     /// Package names in the order they are tested: the first one present wins, so a Next.js
-    /// app that also lists `vite` for tests is still Next.js.
-    const MARKERS: [(&'static str, Framework); 8] = [
+    /// app that also lists `vite` for tests is still Next.js. Every server framework comes
+    /// before `vite`, which they all build with: `Vite` means a browser-only app.
+    const MARKERS: [(&'static str, Framework); 9] = [
         ("react-scripts", Framework::CreateReactApp),
         ("next", Framework::NextJs),
         ("expo", Framework::Expo),
         ("@sveltejs/kit", Framework::SvelteKit),
         ("@tanstack/start", Framework::TanStackStart),
         ("@tanstack/react-start", Framework::TanStackStart),
-        ("vite", Framework::Vite),
         ("@remix-run/dev", Framework::Remix),
+        ("@react-router/dev", Framework::ReactRouter),
+        ("vite", Framework::Vite),
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,9 +54,19 @@ impl Framework {
             Framework::Expo => "Expo",
             Framework::SvelteKit => "SvelteKit",
             Framework::TanStackStart => "TanStack Start",
-            Framework::Vite => "Vite",
             Framework::Remix => "Remix",
+            Framework::ReactRouter => "React Router",
+            Framework::Vite => "Vite",
         }
+    }
+
+    /// Apps that run only in the browser and call WorkOS from the page, so the page's origin
+    /// must be an allowed CORS origin. Expo counts for its web build.
+    pub fn is_browser_only(self) -> bool {
+        matches!(
+            self,
+            Framework::Vite | Framework::CreateReactApp | Framework::Expo
+        )
     }
 
     /// Frameworks whose AuthKit library keeps the session in an encrypted cookie.
@@ -160,6 +173,14 @@ mod tests {
         assert_eq!(
             detect(r#"{"devDependencies":{"vite":"6"}}"#),
             Some(Framework::Vite)
+        );
+        assert_eq!(
+            detect(r#"{"devDependencies":{"vite":"5","@remix-run/dev":"2"}}"#),
+            Some(Framework::Remix)
+        );
+        assert_eq!(
+            detect(r#"{"devDependencies":{"vite":"6","@react-router/dev":"7"}}"#),
+            Some(Framework::ReactRouter)
         );
         assert_eq!(detect(r#"{"name":"x"}"#), None);
         assert!(Framework::detect(b"{").is_err());

@@ -5,6 +5,7 @@ use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 
 use crate::apply::{self, Writers};
+use crate::checks;
 use crate::cli::ApplyArgs;
 use crate::emulator::Emulator;
 use crate::plan::report::{Entry, Report, Status};
@@ -14,10 +15,11 @@ use crate::provider::convex::ConvexWriter;
 use crate::provider::env_file::EnvFileWriter;
 use crate::provider::workos::{self, WorkosWriter};
 use crate::render::json::PlanDocument;
-use crate::render::table;
+use crate::render::{self, table};
 use crate::state::ResourceKind;
 use crate::target::Target;
 
+use super::checks::{CheckOptions, stop_on_errors};
 use super::observe::{Connections, Observation, Outcome, Request, observe_for_apply};
 use super::{Exit, Session, emit, no_section};
 
@@ -27,7 +29,7 @@ pub async fn apply(
     args: ApplyArgs,
 ) -> anyhow::Result<Exit> {
     match &args.plan_file {
-        Some(path) => apply_saved(session, emulator, path).await,
+        Some(path) => apply_saved(session, emulator, path, &args).await,
         None => apply_fresh(session, emulator, &args).await,
     }
 }
@@ -49,9 +51,15 @@ async fn apply_fresh(
         Outcome::Observed(observed) => observed,
         Outcome::NoSection(target) => return no_section(target),
     };
+    let findings = CheckOptions::new(session, &args.checks, args.strict, false)
+        .settle(observation.findings.clone());
     if !session.global.quiet || !args.auto_approve {
-        emit(&table::plan(&observation.plan, session.style))?;
+        emit(&table::plan(&observation.plan, &findings, session.style))?;
+    } else if !checks::failed(&findings).is_empty() {
+        emit(&render::findings::findings(&findings, session.style))?;
     }
+    // Before the prompt and before any writer exists: a failed check writes nothing.
+    stop_on_errors(&findings, ", so nothing was applied")?;
     if observation.plan.is_empty() {
         return Ok(Exit::Ok);
     }
@@ -72,6 +80,7 @@ async fn apply_saved(
     session: &Session,
     emulator: Option<&Emulator>,
     path: &Path,
+    args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
     let saved = super::plan::load(path)?;
     let (Some(salt), Some(saved_inputs)) = (&saved.salt, &saved.inputs) else {
@@ -122,9 +131,13 @@ async fn apply_saved(
         );
     }
 
+    let strict = args.strict || options.strict;
+    let findings = CheckOptions::new(session, &args.checks, strict, false)
+        .settle(observation.findings.clone());
     if !session.global.quiet {
-        emit(&table::plan(&observation.plan, session.style))?;
+        emit(&table::plan(&observation.plan, &findings, session.style))?;
     }
+    stop_on_errors(&findings, ", so nothing was applied")?;
     if observation.plan.is_empty() {
         return Ok(Exit::Ok);
     }

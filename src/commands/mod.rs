@@ -2,6 +2,7 @@
 //! here and nowhere else.
 
 mod apply;
+mod checks;
 mod emulate;
 mod observe;
 mod plan;
@@ -51,7 +52,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Apply(args) => Pipeline::Apply(args),
         Command::Drift(args) => Pipeline::Drift(args),
         Command::Show(args) => return plan::show(&session, args),
-        Command::Validate => return validate::validate(&session),
+        Command::Validate(args) => return validate::validate(&session, args),
         Command::Emulate(args) => return emulate::emulate(args).await,
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema())?;

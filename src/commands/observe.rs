@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::checks::{self, Finding};
 use crate::config::{self, AuthKit};
 use crate::credentials::{
     Chain, Credentials, EnvFileStep, FixedStep, Partial, ProcessEnvStep, Source,
@@ -31,6 +32,8 @@ pub const DEFAULT_WORKOS_API_URL: &str = "https://api.workos.com";
 /// What a read-only run saw.
 pub struct Observation {
     pub plan: Plan,
+    /// The findings of the consistency checks, before `--ignore` and `--strict`.
+    pub findings: Vec<Finding>,
     pub project: Project,
     /// What the plan was made from, hashed with the run's salt.
     pub inputs: Inputs,
@@ -189,6 +192,21 @@ pub async fn observe_for_apply(
         },
     );
 
+    let app_env = super::checks::app_env(session, &project, target);
+    let live_key = credentials
+        .api_key
+        .as_ref()
+        .is_some_and(|found| desired::is_live_key(found.value.expose()));
+    let findings = checks::run(&checks::Input {
+        target,
+        framework: project.framework,
+        live_key,
+        declared: &desired.declared,
+        live: Some(&live),
+        prune: request.prune,
+        app_env: &app_env,
+    });
+
     let mut endpoints = BTreeMap::new();
     if workos.is_some() {
         endpoints.insert(
@@ -232,6 +250,7 @@ pub async fn observe_for_apply(
     Ok(Outcome::Observed((
         Observation {
             plan,
+            findings,
             project,
             inputs,
         },

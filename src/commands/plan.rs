@@ -6,14 +6,16 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::checks::Finding;
 use crate::cli::{DriftArgs, Format, PlanArgs, ShowArgs};
 use crate::emulator::Emulator;
 use crate::plan::Plan;
-use crate::plan::drift::{AddressPattern, Drift};
+use crate::plan::drift::Drift;
 use crate::plan::saved::Salt;
-use crate::render::json::{DriftDocument, FORMAT_VERSION, Options, PlanDocument};
+use crate::render::json::{DriftDocument, FORMAT_VERSION, FindingDocument, Options, PlanDocument};
 use crate::render::{Style, markdown, table};
 
+use super::checks::{CheckOptions, stop_on_errors};
 use super::observe::{Observation, Outcome, Request, observe};
 use super::{Exit, Session, emit, no_section};
 
@@ -22,6 +24,7 @@ pub async fn plan(
     emulator: Option<&Emulator>,
     args: PlanArgs,
 ) -> anyhow::Result<Exit> {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict, false);
     let target = session.target()?;
     let salt = Salt::random()?;
     let request = Request {
@@ -38,17 +41,21 @@ pub async fn plan(
         prune: args.prune,
         strict: args.strict,
     };
+    let findings = check_options.settle(observation.findings.clone());
 
     if let Some(path) = &args.out {
-        save(path, &observation, options, &salt)?;
+        save(path, &observation, &findings, options, &salt)?;
     }
-    emit(&render(
+    let text = render(
         &observation.plan,
+        &findings,
         args.format,
         options,
         None,
         session.style,
-    ))?;
+    );
+    emit(&text)?;
+    stop_on_errors(&findings, "")?;
     if let (Some(path), Format::Table) = (&args.out, args.format) {
         emit(&format!(
             "\nSaved this plan to {}. Apply exactly these changes with:\n  authkit-sync apply {}\n",
@@ -65,9 +72,10 @@ pub async fn plan(
     })
 }
 
-/// Renders a plan in the chosen format.
+/// Renders a plan and the findings of the checks in the chosen format.
 fn render(
     plan: &Plan,
+    findings: &[Finding],
     format: Format,
     options: Options,
     drift: Option<&Drift>,
@@ -75,15 +83,16 @@ fn render(
 ) -> String {
     match format {
         Format::Table => {
-            let mut text = table::plan(plan, style);
+            let mut text = table::plan(plan, findings, style);
             if let Some(drift) = drift {
                 text.push_str(&table::drift(drift, options.strict));
             }
             text
         }
-        Format::Markdown => markdown::render(plan, drift),
+        Format::Markdown => markdown::render(plan, findings, drift),
         Format::Json => {
             let mut document = PlanDocument::new(plan, options, None);
+            document.findings = findings.iter().map(FindingDocument::new).collect();
             document.drift = drift.map(|d| drift_document(d, options.strict));
             document.to_json()
         }
@@ -104,10 +113,12 @@ fn drift_document(drift: &Drift, strict: bool) -> DriftDocument {
 fn save(
     path: &Path,
     observation: &Observation,
+    findings: &[Finding],
     options: Options,
     salt: &Salt,
 ) -> anyhow::Result<()> {
     let mut document = PlanDocument::new(&observation.plan, options, Some(salt));
+    document.findings = findings.iter().map(FindingDocument::new).collect();
     document.fingerprints = Some(observation.inputs.fingerprints(salt));
     document.salt = Some(salt.clone());
     document.inputs = Some(observation.inputs.clone());
@@ -161,16 +172,8 @@ pub async fn drift(
     emulator: Option<&Emulator>,
     args: DriftArgs,
 ) -> anyhow::Result<Exit> {
+    let check_options = CheckOptions::new(session, &args.checks, args.strict, true);
     let target = session.target()?;
-    let patterns: Vec<AddressPattern> = args.ignore.iter().map(AddressPattern::new).collect();
-    for pattern in &args.ignore {
-        if !AddressPattern::looks_like_address(pattern) {
-            anyhow::bail!(
-                "--ignore `{pattern}` is not an address pattern: it should start with \
-                 `workos.`, `env_file.` or `convex.`, e.g. 'workos.redirect_uri[\"http://*\"]'"
-            );
-        }
-    }
     let salt = Salt::random()?;
     let request = Request {
         target,
@@ -182,18 +185,22 @@ pub async fn drift(
         Outcome::Observed(observation) => observation,
         Outcome::NoSection(target) => return no_section(target),
     };
-    let drift = Drift::assess(&observation.plan, &patterns);
+    let findings = check_options.settle(observation.findings.clone());
+    let drift = Drift::assess(&observation.plan, &check_options.address_patterns());
     let options = Options {
         prune: false,
         strict: args.strict,
     };
-    emit(&render(
+    let text = render(
         &observation.plan,
+        &findings,
         args.format,
         options,
         Some(&drift),
         session.style,
-    ))?;
+    );
+    emit(&text)?;
+    stop_on_errors(&findings, "")?;
     Ok(if drift.in_sync(args.strict) {
         Exit::Ok
     } else {
@@ -206,8 +213,14 @@ pub fn show(session: &Session, args: ShowArgs) -> anyhow::Result<Exit> {
     let plan = document
         .to_plan()
         .with_context(|| format!("{}: is not a valid plan file", args.plan_file.display()))?;
+    let findings: Vec<Finding> = document
+        .findings
+        .iter()
+        .filter_map(FindingDocument::to_finding)
+        .collect();
     emit(&render(
         &plan,
+        &findings,
         args.format,
         document.options,
         None,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::checks::{Finding, Severity};
 use crate::plan::saved::{Fingerprints, Inputs, Salt};
 use crate::plan::{Action, Capability, Change, Plan, Summary, Unmanaged};
 use crate::state::{Address, ResourceKind, Secret, Value};
@@ -42,6 +43,9 @@ pub struct PlanDocument {
     /// Live items that `convex.json` does not name; left alone unless `prune` is set.
     pub unmanaged: Vec<UnmanagedDocument>,
     pub summary: Summary,
+    /// Findings of the consistency checks, after `--ignore` and `--strict` (docs/checks.md).
+    #[serde(default)]
+    pub findings: Vec<FindingDocument>,
     /// Present for `drift`: what counts as drift, what could not be verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftDocument>,
@@ -92,6 +96,51 @@ pub struct UnmanagedDocument {
     pub address: String,
     pub kind: ResourceKind,
     pub note: Option<String>,
+}
+
+/// One finding of the consistency checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FindingDocument {
+    /// The check's stable id, e.g. `redirect-uri-unregistered`.
+    pub id: String,
+    /// `warning` or `error`.
+    pub severity: String,
+    pub addresses: Vec<String>,
+    pub message: String,
+    pub advice: String,
+}
+
+impl FindingDocument {
+    pub fn new(finding: &Finding) -> FindingDocument {
+        FindingDocument {
+            id: finding.id.as_str().to_owned(),
+            severity: finding.severity.as_str().to_owned(),
+            addresses: finding.addresses.iter().map(ToString::to_string).collect(),
+            message: finding.message.clone(),
+            advice: finding.advice.clone(),
+        }
+    }
+
+    /// The finding again, for rendering a saved plan; `None` for an id this version does not
+    /// know (a newer tool wrote the file).
+    pub fn to_finding(&self) -> Option<Finding> {
+        let severity = match self.severity.as_str() {
+            "error" => Severity::Error,
+            "warning" => Severity::Warning,
+            _ => return None,
+        };
+        Some(Finding {
+            id: self.id.parse().ok()?,
+            severity,
+            addresses: self
+                .addresses
+                .iter()
+                .filter_map(|a| Address::parse(a))
+                .collect(),
+            message: self.message.clone(),
+            advice: self.advice.clone(),
+        })
+    }
 }
 
 /// The drift verdict.
@@ -178,6 +227,7 @@ impl PlanDocument {
                 })
                 .collect(),
             summary: plan.summary(),
+            findings: Vec::new(),
             drift: None,
             fingerprints: None,
             salt: None,

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::checks::Finding;
 use crate::plan::drift::Drift;
 use crate::plan::{Action, Capability, Plan};
 
@@ -44,8 +45,8 @@ fn summary_line(plan: &Plan) -> String {
     }
 }
 
-/// Renders `plan`; with `drift`, as a drift report.
-pub fn render(plan: &Plan, drift: Option<&Drift>) -> String {
+/// Renders `plan` and the findings of the checks; with `drift`, as a drift report.
+pub fn render(plan: &Plan, findings: &[Finding], drift: Option<&Drift>) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "{}", marker(plan.target));
     match drift {
@@ -80,6 +81,24 @@ pub fn render(plan: &Plan, drift: Option<&Drift>) -> String {
         }
         if deletions.len() > 50 {
             let _ = writeln!(head, "> - and {} more", deletions.len() - 50);
+        }
+        let _ = writeln!(head);
+    }
+
+    if !findings.is_empty() {
+        let _ = writeln!(head, "**Checks**\n");
+        for finding in findings.iter().take(50) {
+            let _ = writeln!(
+                head,
+                "- **{}** {}: {}\n  - fix: {}",
+                finding.severity,
+                code(finding.id.as_str()),
+                mask::one_line(&finding.message).replace('|', "\\|"),
+                mask::one_line(&finding.advice).replace('|', "\\|"),
+            );
+        }
+        if findings.len() > 50 {
+            let _ = writeln!(head, "- and {} more", findings.len() - 50);
         }
         let _ = writeln!(head);
     }

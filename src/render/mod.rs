@@ -1,6 +1,7 @@
 //! Rendering plans and apply reports for people and machines. Renderers see only the plan
-//! model and the state vocabulary, never a provider.
+//! model, the findings of the checks and the state vocabulary, never a provider.
 
+pub mod findings;
 pub mod json;
 pub mod markdown;
 pub mod mask;

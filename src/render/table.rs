@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
+use crate::checks::Finding;
 use crate::plan::report::{Report, Status};
 use crate::plan::{Action, Capability, Plan};
 
@@ -44,8 +45,8 @@ fn action_cell(action: Action, word: &str, style: Style) -> Cell {
     }
 }
 
-/// Renders a plan the way `plan` prints it.
-pub fn plan(plan: &Plan, style: Style) -> String {
+/// Renders a plan the way `plan` prints it, with the findings of the checks under it.
+pub fn plan(plan: &Plan, findings: &[Finding], style: Style) -> String {
     let mut out = String::new();
     let shown: Vec<_> = plan.actionable().collect();
 
@@ -113,6 +114,8 @@ pub fn plan(plan: &Plan, style: Style) -> String {
             .ok();
         }
     }
+
+    out.push_str(&super::findings::findings(findings, style));
 
     let summary = plan.summary();
     let _ = writeln!(out);
