@@ -229,7 +229,11 @@ fn unknown_ignore_ids_are_usage_errors_and_address_patterns_are_accepted() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(!stderr(&output).contains("address patterns only filter"), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("address patterns only filter"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = project
         .against(&emulator)

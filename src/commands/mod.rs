@@ -19,6 +19,7 @@ use crate::cli::{Cli, ColorChoice, Command, Format, Global};
 use crate::config;
 use crate::credentials::ProcessEnv;
 use crate::emulator::{self, Emulator};
+use crate::http;
 use crate::render::Style;
 use crate::target::{self, Target};
 
@@ -46,7 +47,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Drift(args) => args.format,
         _ => Format::Table,
     };
-    let session = Session::new(global, format == Format::Table);
+    let session = Session::new(global, format == Format::Table)?;
     let pipeline = match command {
         Command::Plan(args) => Pipeline::Plan(args),
         Command::Apply(args) => Pipeline::Apply(args),
@@ -97,6 +98,8 @@ enum Pipeline {
 pub struct Session {
     pub global: Global,
     pub env: Arc<ProcessEnv>,
+    /// The one HTTP client of the run: every request, to every endpoint, goes through it.
+    pub client: Arc<http::Client>,
     pub style: Style,
     /// Whether stdout carries the table for people (rather than JSON or Markdown), so that
     /// notes may be printed there too.
@@ -104,19 +107,21 @@ pub struct Session {
 }
 
 impl Session {
-    fn new(global: Global, human_output: bool) -> Session {
+    fn new(global: Global, human_output: bool) -> anyhow::Result<Session> {
         let env = Arc::new(ProcessEnv::capture());
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => io::stdout().is_terminal() && env.non_empty("NO_COLOR").is_none(),
         };
-        Session {
+        let client = Arc::new(http::Client::new(http::Policy::default())?);
+        Ok(Session {
             global,
             env,
+            client,
             style: Style { color },
             human_output,
-        }
+        })
     }
 
     /// `--target`, else `CONVEX_DEPLOY_KEY`'s prefix, else dev.

@@ -87,7 +87,7 @@ pub async fn observe_for_apply(
         return Ok(Outcome::NoSection(target));
     };
     project.env_local.check()?;
-    let client = Arc::new(http::Client::new(http::Policy::default())?);
+    let client = session.client.clone();
 
     let location = locate(session, &project, emulator, target)?;
     let deployment = deployment(&location, &client)?;
