@@ -581,3 +581,55 @@ fn emulate_prints_one_json_line_and_serves_until_stopped() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Runs `apply` on a pseudo-terminal (util-linux `script`), answering `answer` at the prompt.
+fn apply_on_a_terminal(project: &Project, emulator: &TestEmulator, answer: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let command = format!(
+        "{} --dir {} apply",
+        env!("CARGO_BIN_EXE_authkit-sync"),
+        project.path().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("WORKOS_API_URL", emulator.url())
+        .env("WORKOS_API_KEY", emulator.api_key())
+        .env("WORKOS_CLIENT_ID", emulator.client_id())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.code().unwrap_or(-1), stdout(&output))
+}
+
+#[test]
+fn the_prompt_accepts_only_yes() {
+    let emulator = TestEmulator::start();
+    let project = Project::fixture("vite-react");
+
+    for answer in ["no\n", "y\n", "YES\n", "\n"] {
+        let (code, text) = apply_on_a_terminal(&project, &emulator, answer);
+        assert_eq!(code, 1, "{answer:?}: {text}");
+        assert!(text.contains("Only 'yes' will be accepted"), "{text}");
+        assert!(text.contains("Apply cancelled."), "{text}");
+        assert!(emulator.list("redirect_uris").is_empty());
+    }
+
+    let (code, text) = apply_on_a_terminal(&project, &emulator, "yes\n");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("Apply complete!"), "{text}");
+    assert_eq!(
+        emulator.list("redirect_uris"),
+        ["http://localhost:5173/callback"]
+    );
+}
