@@ -93,12 +93,33 @@ fn parse<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// A deployment reached with its admin key.
-pub struct Deployment {
+/// One Convex API: where it is, how requests authenticate, and its name for messages.
+struct Connection {
     client: Arc<Client>,
-    name: String,
     endpoint: Endpoint,
     auth: Auth,
+    api: &'static str,
+}
+
+impl Connection {
+    /// POSTs `body` to `path`; any non-2xx answer is an error naming the API and the path.
+    async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<Response> {
+        let url = self.endpoint.url(path);
+        let response = self
+            .client
+            .send(Method::POST, url, &self.auth, Some(&body))
+            .await?;
+        if !response.status.is_success() {
+            return Err(error(self.api, Method::POST, path, &response).into());
+        }
+        Ok(response)
+    }
+}
+
+/// A deployment reached with its admin key.
+pub struct Deployment {
+    connection: Connection,
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,11 +142,15 @@ struct EnvVar {
 
 impl Deployment {
     pub fn new(client: Arc<Client>, name: String, endpoint: Endpoint, admin_key: Secret) -> Self {
+        let auth = Auth::Convex(admin_key);
         Deployment {
-            client,
+            connection: Connection {
+                client,
+                endpoint,
+                auth,
+                api: "deployment",
+            },
             name,
-            endpoint,
-            auth: Auth::Convex(admin_key),
         }
     }
 
@@ -137,18 +162,7 @@ impl Deployment {
     pub async fn workos_vars(&self) -> anyhow::Result<BTreeMap<String, String>> {
         let path = "/api/query";
         let body = json!({ "path": LIST_ENV_VARS, "args": {}, "format": "json" });
-        let response = self
-            .client
-            .send(
-                Method::POST,
-                self.endpoint.url(path),
-                &self.auth,
-                Some(&body),
-            )
-            .await?;
-        if !response.status.is_success() {
-            return Err(error("deployment", Method::POST, path, &response).into());
-        }
+        let response = self.connection.post(path, body).await?;
         let answer: QueryAnswer = parse("deployment", path, &response)?;
         let value = match answer {
             QueryAnswer::Success { value } => value,
@@ -178,19 +192,9 @@ impl Deployment {
             .iter()
             .map(|(name, value)| json!({ "name": name, "value": value }))
             .collect();
-        let body = json!({ "changes": changes });
-        let response = self
-            .client
-            .send(
-                Method::POST,
-                self.endpoint.url(path),
-                &self.auth,
-                Some(&body),
-            )
+        self.connection
+            .post(path, json!({ "changes": changes }))
             .await?;
-        if !response.status.is_success() {
-            return Err(error("deployment", Method::POST, path, &response).into());
-        }
         Ok(())
     }
 }
@@ -263,9 +267,7 @@ impl Writer for ConvexWriter {
 
 /// Convex's management API, for provisioning.
 pub struct Management {
-    client: Arc<Client>,
-    endpoint: Endpoint,
-    auth: Auth,
+    connection: Connection,
 }
 
 /// A WorkOS environment provisioned for a deployment.
@@ -297,27 +299,15 @@ struct ProvisionAnswer {
 
 impl Management {
     pub fn new(client: Arc<Client>, endpoint: Endpoint, token: Secret) -> Management {
+        let auth = Auth::Bearer(token);
         Management {
-            client,
-            endpoint,
-            auth: Auth::Bearer(token),
+            connection: Connection {
+                client,
+                endpoint,
+                auth,
+                api: "management API",
+            },
         }
-    }
-
-    async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<Response> {
-        let response = self
-            .client
-            .send(
-                Method::POST,
-                self.endpoint.url(path),
-                &self.auth,
-                Some(&body),
-            )
-            .await?;
-        if !response.status.is_success() {
-            return Err(error("management API", Method::POST, path, &response).into());
-        }
-        Ok(response)
     }
 
     /// Provisions (or fetches, when one exists) the WorkOS environment of `deployment`.
@@ -328,6 +318,7 @@ impl Management {
     ) -> anyhow::Result<Provisioned> {
         let path = "/api/workos/has_associated_workos_team";
         let response = self
+            .connection
             .post(path, json!({ "deploymentName": deployment }))
             .await?;
         let team: TeamAnswer = parse("management API", path, &response)?;
@@ -346,7 +337,7 @@ impl Management {
             "nonproduction"
         };
         let body = json!({ "deploymentName": deployment, "environmentType": environment_type });
-        let response = self.post(path, body).await?;
+        let response = self.connection.post(path, body).await?;
         let answer: ProvisionAnswer = parse("management API", path, &response)?;
         for (field, value) in [
             ("environmentId", &answer.environment_id),
