@@ -291,13 +291,20 @@ pub enum HttpError {
         url: String,
         detail: String,
     },
-    #[error("{last} (gave up after {attempts} attempts{})", spent_note(*.budget_spent))]
+    #[error("{last} ({}{})", attempts_note(*.attempts), spent_note(*.budget_spent))]
     GaveUp {
         last: Box<HttpError>,
         attempts: usize,
         /// The run's retry budget, when it was spent before this request's own limit.
         budget_spent: Option<usize>,
     },
+}
+
+fn attempts_note(attempts: usize) -> String {
+    match attempts {
+        1 => "gave up after 1 attempt".to_owned(),
+        n => format!("gave up after {n} attempts"),
+    }
 }
 
 fn spent_note(budget_spent: Option<usize>) -> String {
@@ -384,13 +391,14 @@ impl Client {
                 Err(_) => None,
             };
             let Some(server_wait) = retry_after else {
-                return finish(outcome, attempts, None);
+                return finish(outcome, &method, &url, attempts, None);
             };
             let Some(backoff) = delays.next() else {
-                return finish(outcome, attempts, None);
+                return finish(outcome, &method, &url, attempts, None);
             };
             if !self.take_retry() {
-                return finish(outcome, attempts, Some(self.policy.retry_budget));
+                let budget = Some(self.policy.retry_budget);
+                return finish(outcome, &method, &url, attempts, budget);
             }
             let wait = server_wait
                 .map_or(backoff, |s| s.max(backoff))
@@ -478,17 +486,20 @@ impl Client {
 /// The outcome of the last attempt, saying how many attempts it took when there were several.
 fn finish(
     outcome: Result<(Response, HeaderMap), HttpError>,
+    method: &Method,
+    url: &Url,
     attempts: usize,
     budget_spent: Option<usize>,
 ) -> Result<Response, HttpError> {
     match outcome {
         Ok((response, _)) => {
-            if attempts > 1 && is_retryable(response.status) {
+            if is_retryable(response.status) && (attempts > 1 || budget_spent.is_some()) {
+                // The caller reports the answer itself; this says why it was not retried.
                 tracing::warn!(
-                    status = response.status.as_u16(),
-                    attempts,
-                    budget_spent,
-                    "giving up on a request that kept failing"
+                    "{method} {}: answered {} {attempts} times; giving up{}",
+                    url.path(),
+                    response.status.as_u16(),
+                    spent_note(budget_spent)
                 );
             }
             Ok(response)

@@ -87,6 +87,25 @@ impl TestEmulator {
         values
     }
 
+    /// The requests the emulator has received, through its test-only endpoint:
+    /// `{"total", "requests": {"METHOD /path": n}, "faults": {"name": n}}`.
+    pub fn stats(&self) -> serde_json::Value {
+        let url = format!("{}/_emulator/stats", self.url());
+        self.runtime.block_on(async {
+            reqwest::get(url)
+                .await
+                .expect("stats")
+                .json()
+                .await
+                .expect("stats json")
+        })
+    }
+
+    /// How many WorkOS and Convex requests the emulator has received.
+    pub fn request_count(&self) -> u64 {
+        self.stats()["total"].as_u64().expect("total")
+    }
+
     pub fn homepage(&self) -> Option<String> {
         let state = self.state();
         default_environment(&state, &self.api_key())["app_homepage_url"]
