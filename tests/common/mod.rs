@@ -258,6 +258,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The same command as a `std::process::Command`, for tests that need to spawn the binary
+/// and act while it runs (kill it, start another beside it). The environment is cleared as in
+/// [`Project::command`].
+pub fn spawnable(command: &Command) -> std::process::Command {
+    let mut spawnable = std::process::Command::new(command.get_program());
+    spawnable.env_clear().args(command.get_args());
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            spawnable.env(name, value);
+        }
+    }
+    spawnable
+}
+
 /// Output as text, for assertions.
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
