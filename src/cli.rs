@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::checks::IgnoreRule;
+use crate::emulator::Faults;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,58 @@ pub struct Global {
         require_equals = true
     )]
     pub emulator: Option<Option<PathBuf>>,
+
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults and latency for the embedded emulator, with `emulate` or `--emulator`; they let
+/// anyone see how the tool copes with a flaky network and a rate-limited API.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Emulator faults (with `emulate` or --emulator)")]
+pub struct FaultArgs {
+    /// Faults to inject, each with its chance per request, e.g.
+    /// `429=0.2,500=0.1,reset=0.05,slow=0.1`; the faults are 429, 500, 502, 503, 504, reset
+    /// (connection reset, request not carried out), lost (carried out, answer lost) and slow
+    /// (answer after 60 s)
+    #[arg(
+        long,
+        global = true,
+        value_name = "SPEC",
+        env = "AUTHKIT_SYNC_EMULATOR_FAULTS",
+        value_parser = parse_faults
+    )]
+    pub faults: Option<Faults>,
+
+    /// Milliseconds added to every WorkOS and Convex answer
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "AUTHKIT_SYNC_EMULATOR_LATENCY_MS"
+    )]
+    pub latency_ms: Option<u64>,
+
+    /// Seed of the fault sequence: the same seed gives the same faults in the same order
+    /// [default: 0]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "AUTHKIT_SYNC_EMULATOR_SEED"
+    )]
+    pub seed: Option<u64>,
+}
+
+impl FaultArgs {
+    pub fn is_set(&self) -> bool {
+        self.faults.is_some() || self.latency_ms.is_some() || self.seed.is_some()
+    }
+}
+
+fn parse_faults(text: &str) -> Result<Faults, String> {
+    text.parse()
+        .map_err(|e: crate::emulator::FaultsError| e.to_string())
 }
 
 fn parse_target(text: &str) -> Result<Target, String> {

@@ -12,7 +12,7 @@ use crate::plan::report::{Entry, Report, Status};
 use crate::plan::saved::{Salt, stale_reasons};
 use crate::plan::{Action, Plan};
 use crate::provider::convex::ConvexWriter;
-use crate::provider::env_file::EnvFileWriter;
+use crate::provider::env_file::{EnvFileWriter, OnChange};
 use crate::provider::workos::{self, WorkosWriter};
 use crate::render::json::PlanDocument;
 use crate::render::{self, table};
@@ -72,6 +72,7 @@ async fn apply_fresh(
         target,
         prune: args.prune,
         salt: &salt,
+        env_file_changed: OnChange::Replan,
     };
     execute(session, observation, connections, again).await
 }
@@ -146,16 +147,19 @@ async fn apply_saved(
         target,
         prune: options.prune,
         salt,
+        env_file_changed: OnChange::Refuse,
     };
     execute(session, observation, connections, again).await
 }
 
-/// What is needed to plan again after provisioning.
+/// What is needed to plan again after provisioning, and how much the plan may adapt.
 struct Again<'a> {
     emulator: Option<&'a Emulator>,
     target: Target,
     prune: bool,
     salt: &'a Salt,
+    /// A saved plan refuses a `.env.local` changed since; a fresh one plans it again.
+    env_file_changed: OnChange,
 }
 
 async fn execute(
@@ -221,10 +225,12 @@ async fn execute(
     let workos = connections
         .workos
         .map(|api| WorkosWriter::new(api, workos::DEFAULT_CONCURRENCY));
-    let env_file = plan
-        .target
-        .is_local()
-        .then(|| EnvFileWriter::new(observation.project.env_local.clone()));
+    let env_file = plan.target.is_local().then(|| {
+        EnvFileWriter::new(
+            observation.project.env_local.clone(),
+            again.env_file_changed,
+        )
+    });
     let writers = Writers {
         convex: convex.as_ref(),
         workos: workos.as_ref(),

@@ -1,16 +1,18 @@
 //! `emulate`: the embedded emulator as a standalone server.
 
-use crate::cli::EmulateArgs;
-use crate::emulator::{self, Emulator};
+use crate::cli::{EmulateArgs, FaultArgs};
+use crate::emulator::Emulator;
 
-use super::{Exit, emit};
+use super::{Exit, emit, emulator_config};
 
-pub async fn emulate(args: EmulateArgs) -> anyhow::Result<Exit> {
-    let config = emulator::Config {
-        port: args.port,
-        state_file: args.state,
-        ..Default::default()
-    };
+pub async fn emulate(args: EmulateArgs, faults: &FaultArgs) -> anyhow::Result<Exit> {
+    let config = emulator_config(args.port, args.state, faults);
+    let injected = (!config.faults.is_empty()).then(|| {
+        format!(
+            "Injecting faults {} (seed {}).\n",
+            config.faults, config.seed
+        )
+    });
     let emulator = Emulator::start(config).await?;
     if args.json {
         let line = serde_json::json!({
@@ -27,12 +29,13 @@ pub async fn emulate(args: EmulateArgs) -> anyhow::Result<Exit> {
             "WorkOS and Convex emulator listening on {url}\n\
              WorkOS:\n  WORKOS_API_URL={url}\n  WORKOS_CLIENT_ID={}\n  WORKOS_API_KEY={}\n\
              Convex (deployment {}):\n  CONVEX_URL={}\n  CONVEX_DEPLOY_KEY={}\n  \
-             CONVEX_PROVISION_HOST={url}\nStop with Ctrl-C.\n",
+             CONVEX_PROVISION_HOST={url}\n{}Stop with Ctrl-C.\n",
             emulator.client_id(),
             emulator.api_key(),
             emulator.deployment_name(),
             emulator.deployment_url(),
             emulator.admin_key(),
+            injected.unwrap_or_default(),
             url = emulator.url(),
         ))?;
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::CommandFactory as _;
 
-use crate::cli::{Cli, ColorChoice, Command, Format, Global};
+use crate::cli::{Cli, ColorChoice, Command, FaultArgs, Format, Global};
 use crate::config;
 use crate::credentials::ProcessEnv;
 use crate::emulator::{self, Emulator};
@@ -47,6 +47,15 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Drift(args) => args.format,
         _ => Format::Table,
     };
+    if global.faults.is_set()
+        && global.emulator.is_none()
+        && !matches!(command, Command::Emulate(_))
+    {
+        anyhow::bail!(
+            "--faults, --latency-ms and --seed (or AUTHKIT_SYNC_EMULATOR_*) act on the embedded \
+             emulator only: add --emulator, or run `authkit-sync emulate`"
+        );
+    }
     let session = Session::new(global, format == Format::Table)?;
     let pipeline = match command {
         Command::Plan(args) => Pipeline::Plan(args),
@@ -54,7 +63,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Drift(args) => Pipeline::Drift(args),
         Command::Show(args) => return plan::show(&session, args),
         Command::Validate(args) => return validate::validate(&session, args),
-        Command::Emulate(args) => return emulate::emulate(args).await,
+        Command::Emulate(args) => return emulate::emulate(args, &session.global.faults).await,
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema())?;
             emit(&format!("{schema}\n"))?;
@@ -69,7 +78,7 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
     };
 
     let emulator = match &session.global.emulator {
-        Some(state_file) => Some(start_emulator(state_file.clone()).await?),
+        Some(state_file) => Some(start_emulator(state_file.clone(), &session.global.faults).await?),
         None => None,
     };
     let result = match pipeline {
@@ -114,7 +123,8 @@ impl Session {
             ColorChoice::Never => false,
             ColorChoice::Auto => io::stdout().is_terminal() && env.non_empty("NO_COLOR").is_none(),
         };
-        let client = Arc::new(http::Client::new(http::Policy::default())?);
+        let policy = http::Policy::from_env(|name| env.non_empty(name).map(str::to_owned))?;
+        let client = Arc::new(http::Client::new(policy)?);
         Ok(Session {
             global,
             env,
@@ -160,15 +170,26 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn start_emulator(state_file: Option<PathBuf>) -> anyhow::Result<Emulator> {
-    let config = emulator::Config {
-        port: 0,
-        state_file,
-        ..Default::default()
-    };
+async fn start_emulator(
+    state_file: Option<PathBuf>,
+    faults: &FaultArgs,
+) -> anyhow::Result<Emulator> {
+    let config = emulator_config(0, state_file, faults);
     Emulator::start(config)
         .await
         .context("cannot start the embedded emulator")
+}
+
+/// The emulator's configuration, faults and latency included.
+fn emulator_config(port: u16, state_file: Option<PathBuf>, faults: &FaultArgs) -> emulator::Config {
+    emulator::Config {
+        port,
+        state_file,
+        faults: faults.faults.clone().unwrap_or_default(),
+        seed: faults.seed.unwrap_or(0),
+        latency: std::time::Duration::from_millis(faults.latency_ms.unwrap_or(0)),
+        ..Default::default()
+    }
 }
 
 fn no_section(target: Target) -> anyhow::Result<Exit> {

@@ -205,6 +205,29 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer of an injected fault (see `faults`): 429 in the rate-limit shape, a 5xx in
+    /// the shape of a server failure, each in the shape of its API family.
+    pub(crate) fn injected(status: StatusCode, convex: bool) -> Self {
+        let reason = status.canonical_reason().unwrap_or("Server error");
+        match (status, convex) {
+            (StatusCode::TOO_MANY_REQUESTS, false) => Self::rate_limited(),
+            (StatusCode::TOO_MANY_REQUESTS, true) => {
+                Self::convex(status, "RateLimited", "Too many requests; retry later.")
+            }
+            (_, false) => Self::new(
+                status,
+                json!({"message": format!("{reason} (injected fault)"), "code": "server_error"}),
+            ),
+            (_, true) => Self::convex(
+                status,
+                "InternalServerError",
+                format!("{reason} (injected fault)"),
+            ),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()

@@ -1,5 +1,5 @@
-//! The middleware every request passes: authentication, rate limiting, and the headers WorkOS
-//! puts on every response.
+//! The middleware every request passes: injected faults and latency, authentication, rate
+//! limiting, and the headers WorkOS puts on every response.
 //!
 //! Doing this in one place, before routing, is what makes the order of answers match WorkOS:
 //! a request without a valid key gets 401 even on a path that does not exist, and a key over
@@ -11,18 +11,24 @@
 //! Convex authenticates with its own tokens, which only the handlers can judge, because the
 //! deployment a token must match is in the body or the path. They get the request id but not
 //! WorkOS's rate-limit headers, and Convex-shaped JSON for 404 and 405.
+//!
+//! Faults (see `faults`) come first, before authentication, as a failing proxy or server in
+//! front of the API would: they hit WorkOS and Convex requests alike, never the control
+//! endpoints.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
+use super::connection::Connection;
 use super::error::ApiError;
+use super::faults::Fault;
 use super::ratelimit::Verdict;
 use super::request::{Caller, authorization};
 use super::{control, convex, ids};
@@ -47,6 +53,50 @@ pub(crate) async fn gate(
     // branch here rather than its own middleware, so that unknown paths still get one
     // consistent answer.
     let family = Family::of(&path);
+    let fault = match family {
+        Family::Control => None,
+        Family::Convex | Family::WorkOs => {
+            shared.stats.request(method.as_str(), &path);
+            let latency = shared.injector.latency;
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            shared.injector.draw()
+        }
+    };
+    let connection = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .map(|info| info.0.clone());
+    if let Some(fault) = fault {
+        shared.stats.fault(fault);
+        tracing::debug!(%method, path, %fault, "emulator injects a fault");
+        match fault {
+            Fault::Status(status) => {
+                let mut response = injected_answer(&shared, family, status);
+                decorate(response.headers_mut(), &request_id, None);
+                return response;
+            }
+            Fault::Reset => {
+                if let Some(connection) = &connection {
+                    connection.cut();
+                }
+                // Never delivered: the cut connection fails on its first write.
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            Fault::Slow => {
+                // Held until the delay is over or the emulator stops, so that a slow request
+                // never keeps a shutdown waiting.
+                let mut stopping = shared.stopping.subscribe();
+                tokio::select! {
+                    () = tokio::time::sleep(shared.injector.slow_delay) => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => {}
+                }
+            }
+            Fault::Lost => {}
+        }
+    }
+
     let (response, verdict) = match family {
         Family::Control => (next.run(request).await, Some(shared.limiter.unmetered())),
         Family::Convex => (next.run(request).await, None),
@@ -59,6 +109,10 @@ pub(crate) async fn gate(
         },
     };
     let mut response = wrong_method(response, family);
+    if let (Some(Fault::Lost), Some(connection)) = (fault, &connection) {
+        // The request was carried out; its answer is lost with the connection.
+        connection.cut();
+    }
 
     decorate(response.headers_mut(), &request_id, verdict);
     tracing::debug!(
@@ -93,6 +147,24 @@ impl Family {
             Self::WorkOs
         }
     }
+}
+
+/// The answer of an injected status fault. A 429 says when to come back, as WorkOS's own
+/// limit does, and for WorkOS reports the key's budget as spent until then.
+fn injected_answer(shared: &Shared, family: Family, status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = ApiError::injected(status, family == Family::Convex).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let headers = response.headers_mut();
+        headers.insert(RETRY_AFTER, HeaderValue::from(1u32));
+        if family == Family::WorkOs {
+            let limit = shared.limiter.unmetered().limit;
+            headers.insert(RATE_LIMIT, HeaderValue::from(limit));
+            headers.insert(RATE_REMAINING, HeaderValue::from(0u32));
+            headers.insert(RATE_RESET, HeaderValue::from(1u32));
+        }
+    }
+    response
 }
 
 /// Checks the API key, then the key's rate limit. Authentication comes first so that an

@@ -9,18 +9,21 @@
 //! It speaks HTTP only and imports nothing from the rest of the crate, so it cannot accidentally
 //! share code with the client it is meant to check.
 //!
-//! Layout: [`Emulator`] starts and stops the server; `gate` authenticates, rate-limits and adds
-//! the common headers; `workos` holds the WorkOS handlers, `convex` the Convex management and
-//! deployment handlers, and `control` the emulator-only `/_emulator/...` endpoints; `state` is
-//! the data model and its JSON state file; `pagination`, `uri` and `ids` are the pieces the
-//! handlers share.
+//! Layout: [`Emulator`] starts and stops the server; `gate` authenticates, rate-limits, injects
+//! the configured faults and adds the common headers; `faults` decides which request gets which
+//! fault and counts requests, and `connection` lets a fault cut a connection; `workos` holds
+//! the WorkOS handlers, `convex` the Convex management and deployment handlers, and `control`
+//! the emulator-only `/_emulator/...` endpoints; `state` is the data model and its JSON state
+//! file; `pagination`, `uri` and `ids` are the pieces the handlers share.
 //!
 //! The server listens on 127.0.0.1 only: the control endpoints need no key, and nothing about
 //! an emulator should be reachable from another machine.
 
+mod connection;
 mod control;
 mod convex;
 mod error;
+mod faults;
 mod gate;
 mod ids;
 mod pagination;
@@ -49,10 +52,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use self::connection::{Connection, Listener};
 use self::error::ApiError;
+use self::faults::{Injector, Stats};
 use self::gate::Family;
 use self::ratelimit::RateLimiter;
 use self::state::{DeploymentKind, Store};
+
+pub use self::faults::{Fault, Faults, FaultsError};
 
 /// The largest request body accepted; larger ones get 413. WorkOS's own limit is unknown, and
 /// no request this tool makes comes near it.
@@ -61,8 +68,12 @@ pub(crate) const BODY_LIMIT: usize = 1 << 20;
 /// How long `shutdown` waits for requests in flight before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a request hit by the `slow` fault waits by default: longer than any client should
+/// wait for an answer.
+pub const DEFAULT_SLOW_DELAY: Duration = Duration::from_secs(60);
+
 /// How to run an emulator.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The loopback port to listen on; 0 picks any free port.
     pub port: u16,
@@ -79,6 +90,30 @@ pub struct Config {
     /// exists, to test how a client handles a provisioning failure. Nothing is provisioned
     /// while it is set; a number that is no HTTP status gives 500.
     pub fail_provisioning: Option<u16>,
+    /// Faults to inject into WorkOS and Convex requests, each with its chance per request.
+    pub faults: Faults,
+    /// Which faults come in which order: the same seed gives the same sequence.
+    pub seed: u64,
+    /// Added to every WorkOS and Convex answer, faulted or not.
+    pub latency: Duration,
+    /// How long the `slow` fault holds a request before serving it.
+    pub slow_delay: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: 0,
+            state_file: None,
+            rate_limit: None,
+            legacy: false,
+            fail_provisioning: None,
+            faults: Faults::default(),
+            seed: 0,
+            latency: Duration::ZERO,
+            slow_delay: DEFAULT_SLOW_DELAY,
+        }
+    }
 }
 
 /// What the request handlers share.
@@ -87,6 +122,10 @@ pub(crate) struct Shared {
     store: Store,
     limiter: RateLimiter,
     fail_provisioning: Option<u16>,
+    injector: Injector,
+    stats: Stats,
+    /// Set when the emulator stops, to release requests held by the `slow` fault.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running emulator. Dropping it stops the server too, but only [`Emulator::shutdown`] waits
@@ -153,11 +192,20 @@ impl Emulator {
             store,
             limiter: RateLimiter::new(limit),
             fail_provisioning: config.fail_provisioning,
+            injector: Injector::new(
+                config.faults,
+                config.seed,
+                config.latency,
+                config.slow_delay,
+            ),
+            stats: Stats::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         });
-        let app = router(Arc::clone(&shared), config.legacy);
+        let app = router(Arc::clone(&shared), config.legacy)
+            .into_make_service_with_connect_info::<Connection>();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(Listener(listener), app)
                 .with_graceful_shutdown(async move {
                     // Either an explicit stop or the sender being dropped with the Emulator.
                     let _ = stopped.await;
@@ -246,6 +294,7 @@ impl Emulator {
         } = self;
 
         // The receiver is gone only if the server already ended, which the join reports.
+        shared.stopping.send_replace(true);
         let _ = stop.send(());
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
             Ok(Ok(Ok(()))) => {}

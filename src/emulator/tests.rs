@@ -947,3 +947,192 @@ async fn shutdown_stops_serving() {
         .expect("client");
     assert!(client.get(&url).send().await.is_err());
 }
+
+/// An emulator that injects `faults` with seed 3.
+async fn faulty(faults: &str) -> Harness {
+    Harness::with_config(Config {
+        faults: faults.parse().expect("fault spec"),
+        seed: 3,
+        slow_delay: std::time::Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await
+}
+
+async fn stats(harness: &Harness) -> Value {
+    let response = harness
+        .send_as(None, Method::GET, "/_emulator/stats", None)
+        .await;
+    answer(response).await.1
+}
+
+#[tokio::test]
+async fn an_injected_429_says_when_to_come_back() {
+    let harness = faulty("429=1").await;
+    let response = harness.get("/user_management/redirect_uris").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&response, "retry-after"), "1");
+    assert_eq!(header(&response, "x-ratelimit-remaining"), "0");
+    assert_eq!(header(&response, "x-ratelimit-reset"), "1");
+    assert!(header(&response, "x-request-id").starts_with("req_"));
+    let (_, body) = answer(response).await;
+    assert_eq!(body["code"], "rate_limit_exceeded");
+
+    // Convex answers in its own shape; the control endpoints are never faulted.
+    let response = harness
+        .send_as(
+            None,
+            Method::POST,
+            "/api/workos/has_associated_workos_team",
+            None,
+        )
+        .await;
+    assert_eq!(answer(response).await.1["code"], "RateLimited");
+    assert_eq!(harness.state().await["version"], 1);
+}
+
+#[tokio::test]
+async fn injected_server_errors_keep_each_api_s_shape() {
+    let harness = faulty("503=1").await;
+    let (status, body) = answer(harness.get("/user_management/cors_origins").await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["code"], "server_error");
+    let response = harness
+        .send_as(None, Method::POST, "/d/happy-otter-123/api/query", None)
+        .await;
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["code"], "InternalServerError");
+}
+
+#[tokio::test]
+async fn a_reset_closes_the_connection_without_an_answer_or_a_change() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let harness = faulty("reset=1").await;
+    let address = harness
+        .emulator
+        .url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let body = r#"{"uri":"http://localhost:1/cb"}"#;
+    let request = format!(
+        "POST /user_management/redirect_uris HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        harness.key,
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    let read = socket.read_to_end(&mut answer).await;
+    // A reset, not an orderly close: the read fails, and not a byte of an answer came.
+    let error = read.expect_err("the connection is reset");
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+    assert!(answer.is_empty());
+    assert_eq!(
+        harness.state().await["environments"][0]["redirect_uris"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_leaves_the_change_made() {
+    let harness = faulty("lost=1").await;
+    let sent = harness
+        .http
+        .post(harness.url("/user_management/redirect_uris"))
+        .bearer_auth(&harness.key)
+        .json(&json!({"uri": "http://localhost:1/cb"}))
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    let stored = &harness.state().await["environments"][0]["redirect_uris"];
+    assert_eq!(stored[0]["uri"], "http://localhost:1/cb");
+}
+
+#[tokio::test]
+async fn slow_answers_and_latency_add_their_delay() {
+    let harness = Harness::with_config(Config {
+        faults: "slow=1".parse().expect("spec"),
+        slow_delay: std::time::Duration::from_millis(300),
+        latency: std::time::Duration::from_millis(100),
+        ..Config::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        harness.get("/user_management/redirect_uris").await.status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+    let started = std::time::Instant::now();
+    harness.state().await;
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_answers() {
+    async fn statuses() -> Vec<u16> {
+        let harness = faulty("500=0.3,429=0.2").await;
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            let response = harness.get("/user_management/redirect_uris").await;
+            seen.push(response.status().as_u16());
+        }
+        seen
+    }
+    let first = statuses().await;
+    assert_eq!(first, statuses().await);
+    assert!(first.contains(&200) && first.contains(&500) && first.contains(&429));
+}
+
+#[tokio::test]
+async fn stats_count_requests_and_faults_until_a_reset() {
+    let harness = faulty("").await;
+    harness.get("/user_management/redirect_uris").await;
+    harness.get("/user_management/redirect_uris").await;
+    harness.delete("/user_management/cors_origins/nope").await;
+    harness.state().await;
+    let counts = stats(&harness).await;
+    assert_eq!(counts["total"], 3);
+    assert_eq!(counts["requests"]["GET /user_management/redirect_uris"], 2);
+    assert_eq!(
+        counts["requests"]["DELETE /user_management/cors_origins/nope"],
+        1
+    );
+    assert_eq!(counts["faults"], json!({}));
+
+    harness
+        .send_as(None, Method::POST, "/_emulator/reset", None)
+        .await;
+    assert_eq!(stats(&harness).await["total"], 0);
+
+    let harness = faulty("500=1").await;
+    harness.get("/user_management/redirect_uris").await;
+    assert_eq!(stats(&harness).await["faults"], json!({"500": 1}));
+}
+
+#[tokio::test]
+async fn a_request_held_by_the_slow_fault_does_not_hold_up_shutdown() {
+    let harness = Harness::with_config(Config {
+        faults: "slow=1".parse().expect("spec"),
+        ..Config::default()
+    })
+    .await;
+    let url = harness.url("/user_management/redirect_uris");
+    let request = harness
+        .http
+        .get(url)
+        .bearer_auth(&harness.key)
+        .timeout(std::time::Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(request.is_err(), "{request:?}");
+
+    let started = std::time::Instant::now();
+    harness.emulator.shutdown().await.expect("clean shutdown");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

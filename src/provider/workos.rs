@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Auth, Client, Endpoint, Response};
+use crate::http::{Auth, Client, Endpoint, Response, server_text};
 use crate::plan::{Action, Change, Operation};
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value};
 
@@ -126,8 +126,8 @@ impl ApiError {
             method,
             path: path.to_owned(),
             status: response.status,
-            code: body.code,
-            message,
+            code: body.code.map(|code| server_text(&code, 100)),
+            message: message.map(|message| server_text(&message, 500)),
             request_id: response.request_id.clone(),
         }
     }
@@ -189,11 +189,7 @@ fn message_text(message: serde_json::Value) -> Option<String> {
 }
 
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut shown: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        shown.push('…');
-    }
+    let shown = server_text(&String::from_utf8_lossy(body), 200);
     format!("unexpected answer: {shown}")
 }
 
@@ -295,8 +291,9 @@ impl WorkosReader {
                 Some(after) if !after.is_empty() => {
                     if !seen.insert(after.clone()) {
                         anyhow::bail!(
-                            "WorkOS answered GET {path} with the cursor `{after}` twice; \
-                             stopping instead of paging forever"
+                            "WorkOS answered GET {path} with the cursor `{}` twice; \
+                             stopping instead of paging forever",
+                            server_text(&after, 100)
                         );
                     }
                     cursor = Some(after);
