@@ -518,7 +518,7 @@ fn finish(
     }
 }
 
-/// Text a server sent, made safe to print: at most `limit` characters (then `…`), and every
+/// Text a server sent, made safe to print: at most `limit` characters (then an ellipsis), and every
 /// control character (an escape sequence could rewrite the terminal or forge a line of output)
 /// or bidirectional override (which could make text read differently than it is) written as
 /// an escape instead. Everything a server says goes through this before it reaches a message.
@@ -526,7 +526,7 @@ pub fn server_text(text: &str, limit: usize) -> String {
     let mut shown = String::with_capacity(text.len().min(limit + 8));
     for (count, c) in text.chars().enumerate() {
         if count == limit {
-            shown.push('…');
+            shown.push('\u{2026}');
             break;
         }
         let invisible = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'

@@ -328,8 +328,8 @@ fn the_policy_reads_its_variables() {
 
 #[test]
 fn server_text_is_shortened_and_shows_control_characters_escaped() {
-    assert_eq!(server_text("plain é text", 100), "plain é text");
-    assert_eq!(server_text("abcdef", 3), "abc…");
+    assert_eq!(server_text("plain \u{e9} text", 100), "plain \u{e9} text");
+    assert_eq!(server_text("abcdef", 3), "abc\u{2026}");
     assert_eq!(server_text("\u{1b}[2Jx\n", 100), "\\u{1b}[2Jx\\u{a}");
     assert_eq!(server_text("a\u{202e}b", 100), "a\\u{202e}b");
 }
