@@ -1,0 +1,586 @@
+//! Walking a cursor-paginated WorkOS list with as few serial round trips as the API allows.
+//!
+//! A list answers one page per request and names the cursor of the next page only in its
+//! answer, so a walk in one direction costs one round trip per page, one after the other. The
+//! API can be walked from both ends, though: `order=asc` with `after` moves forward from the
+//! oldest item, `order=desc` with `after` moves forward from the newest. [`from_both_ends`] runs
+//! both walks at once and stops when they meet, which halves the serial round trips of a long
+//! list: 10,000 items take 51 of them instead of 100.
+//!
+//! Object ids are opaque, so the walks cannot compare positions; they meet when a page holds an
+//! id the other walk already has. That first shared id must be the other walk's last one, and
+//! the rest of the page must retrace the other walk's items; anything else means the list
+//! changed between pages (or the server orders its pages in some other way), and the list is
+//! then read again with a plain walk, the one [`forward`] does. No walk can run forever: a
+//! cursor seen twice and a walk longer than [`MAX_PAGES`] both end it with an error.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use reqwest::StatusCode;
+
+/// A walk that has not ended after this many pages is a server bug, not a big environment.
+pub const MAX_PAGES: usize = 10_000;
+
+/// The direction a walk moves in, as the `order` query parameter names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }
+    }
+}
+
+/// One page: its items in the order asked for, and the cursor of the next page, if any.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub after: Option<String>,
+}
+
+/// A list endpoint's answer to one page request.
+#[derive(Debug)]
+pub enum Answer<T> {
+    Page(Page<T>),
+    /// The endpoint does not exist on this server (404 or 405).
+    Missing(StatusCode),
+}
+
+/// The result of a walk.
+#[derive(Debug)]
+pub enum Walked<T> {
+    /// Every item, oldest first.
+    Items(Vec<T>),
+    Missing(StatusCode),
+}
+
+/// A list that can be read page by page.
+pub trait Pages: Sync {
+    type Item: Send;
+
+    /// The item's object id.
+    fn id(item: &Self::Item) -> &str;
+
+    /// Names the list in errors, e.g. `GET /user_management/redirect_uris`.
+    fn label(&self) -> &str;
+
+    /// Fetches the page that follows `after` in `order` (the first page without a cursor).
+    fn page(
+        &self,
+        order: Order,
+        after: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<Answer<Self::Item>>> + Send;
+}
+
+/// Walks the list oldest first, following `after` to the end.
+pub async fn forward<P: Pages>(pages: &P) -> anyhow::Result<Walked<P::Item>> {
+    let mut walk = Walk::new(Order::Asc);
+    for _ in 0..MAX_PAGES {
+        let page = match pages.page(Order::Asc, walk.after.as_deref()).await? {
+            Answer::Page(page) => page,
+            Answer::Missing(status) => return Ok(Walked::Missing(status)),
+        };
+        walk.items.extend(page.items);
+        if !walk.advance(page.after, pages.label())? {
+            return Ok(Walked::Items(walk.items));
+        }
+    }
+    anyhow::bail!("{} did not end after {MAX_PAGES} pages", pages.label())
+}
+
+/// Walks the list from both ends at once until the walks meet; see the module documentation.
+pub async fn from_both_ends<P: Pages>(pages: &P) -> anyhow::Result<Walked<P::Item>> {
+    let mut walks: [Walk<P::Item>; 2] = [Walk::new(Order::Asc), Walk::new(Order::Desc)];
+    let mut in_flight = FuturesUnordered::new();
+    in_flight.push(fetch(pages, 0, Order::Asc, None));
+    in_flight.push(fetch(pages, 1, Order::Desc, None));
+    let mut fetched = 0;
+
+    while let Some((side, answer)) = in_flight.next().await {
+        let page = match answer? {
+            Answer::Page(page) => page,
+            Answer::Missing(status) => return Ok(Walked::Missing(status)),
+        };
+        fetched += 1;
+        match meet::<P>(&mut walks, side, page, pages.label())? {
+            Step::Met(items) => return Ok(Walked::Items(items)),
+            Step::Changed => {
+                // Dropping the other walk's request in flight cancels it.
+                drop(in_flight);
+                tracing::debug!(
+                    list = pages.label(),
+                    "the walks from both ends did not meet cleanly; the list changed while it \
+                     was read, so it is read again from the start"
+                );
+                return forward(pages).await;
+            }
+            Step::Next(after) if fetched < MAX_PAGES => {
+                in_flight.push(fetch(pages, side, walks[side].order, Some(after)));
+            }
+            Step::Next(_) => break,
+        }
+    }
+    anyhow::bail!("{} did not end after {MAX_PAGES} pages", pages.label())
+}
+
+/// One page request, tagged with the walk it belongs to.
+async fn fetch<P: Pages>(
+    pages: &P,
+    side: usize,
+    order: Order,
+    after: Option<String>,
+) -> (usize, anyhow::Result<Answer<P::Item>>) {
+    (side, pages.page(order, after.as_deref()).await)
+}
+
+/// One direction's progress.
+struct Walk<T> {
+    order: Order,
+    /// Items in the walk's own order.
+    items: Vec<T>,
+    /// The ids of `items`, to notice where the other walk has been.
+    ids: HashSet<String>,
+    after: Option<String>,
+    cursors: HashSet<String>,
+}
+
+impl<T> Walk<T> {
+    fn new(order: Order) -> Walk<T> {
+        Walk {
+            order,
+            items: Vec::new(),
+            ids: HashSet::new(),
+            after: None,
+            cursors: HashSet::new(),
+        }
+    }
+
+    /// Takes the next cursor; `false` at the end of the list. A cursor seen before is an error,
+    /// because following it again would walk the same pages forever.
+    fn advance(&mut self, after: Option<String>, label: &str) -> anyhow::Result<bool> {
+        let Some(after) = after.filter(|a| !a.is_empty()) else {
+            return Ok(false);
+        };
+        if !self.cursors.insert(after.clone()) {
+            anyhow::bail!(
+                "WorkOS answered {label} with the cursor `{after}` twice; stopping instead of \
+                 paging forever"
+            );
+        }
+        self.after = Some(after);
+        Ok(true)
+    }
+}
+
+/// What a page means for the two walks.
+enum Step<T> {
+    /// The walks met: every item, oldest first.
+    Met(Vec<T>),
+    /// The walks disagree about the list: it changed while they read it.
+    Changed,
+    /// The walk that fetched the page goes on after this cursor.
+    Next(String),
+}
+
+/// Adds the page fetched by `walks[side]` and decides whether the walks have met.
+fn meet<P: Pages>(
+    walks: &mut [Walk<P::Item>; 2],
+    side: usize,
+    page: Page<P::Item>,
+    label: &str,
+) -> anyhow::Result<Step<P::Item>> {
+    let [asc, desc] = walks;
+    let (this, other) = if side == 0 { (asc, desc) } else { (desc, asc) };
+
+    let shared = page
+        .items
+        .iter()
+        .position(|item| other.ids.contains(P::id(item)));
+    if let Some(seam) = shared {
+        // From the seam on, the page must retrace the other walk's items, newest of them first.
+        let retraced = page.items[seam..].iter().enumerate().all(|(back, item)| {
+            other
+                .items
+                .len()
+                .checked_sub(back + 1)
+                .is_some_and(|at| P::id(&other.items[at]) == P::id(item))
+        });
+        if !retraced {
+            return Ok(Step::Changed);
+        }
+        let mut items = std::mem::take(&mut this.items);
+        items.extend(page.items.into_iter().take(seam));
+        items.extend(std::mem::take(&mut other.items).into_iter().rev());
+        if this.order == Order::Desc {
+            items.reverse();
+        }
+        return Ok(Step::Met(items));
+    }
+
+    this.ids
+        .extend(page.items.iter().map(|item| P::id(item).to_owned()));
+    this.items.extend(page.items);
+    if this.advance(page.after, label)? {
+        return Ok(Step::Next(this.after.clone().unwrap_or_default()));
+    }
+    // This walk reached the far end alone. That is the whole list only if the other walk has
+    // seen nothing yet; items it holds that this walk never met were removed meanwhile.
+    if !other.items.is_empty() {
+        return Ok(Step::Changed);
+    }
+    let mut items = std::mem::take(&mut this.items);
+    if this.order == Order::Desc {
+        items.reverse();
+    }
+    Ok(Step::Met(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    /// Virtual milliseconds per answer: the tests run on a paused clock, so time measures how
+    /// many answers a walk waited for one after the other, without timing anything real.
+    const ROUND_TRIP: u64 = 50;
+
+    type Change = Box<dyn Fn(usize, &mut Vec<String>) + Send + Sync>;
+
+    /// An in-memory list with WorkOS's cursor rules (a cursor is a position in the id order),
+    /// which records every request and may change the list before answering one.
+    struct Fake {
+        ids: Mutex<Vec<String>>,
+        limit: usize,
+        requests: Mutex<usize>,
+        /// Called with the request's number (from 0) before it is answered.
+        change: Change,
+        /// Milliseconds an answer takes, for `asc` and `desc`.
+        latency: [u64; 2],
+        /// Answers newest first whatever the order asked for, as a careless server might.
+        ignores_order: bool,
+    }
+
+    impl Fake {
+        fn new(len: usize) -> Fake {
+            Fake {
+                ids: Mutex::new((0..len).map(id).collect()),
+                limit: 100,
+                requests: Mutex::new(0),
+                change: Box::new(|_, _| {}),
+                latency: [ROUND_TRIP, ROUND_TRIP],
+                ignores_order: false,
+            }
+        }
+
+        fn current(&self) -> Vec<String> {
+            let mut ids = self.ids.lock().unwrap().clone();
+            ids.sort();
+            ids
+        }
+
+        fn requests(&self) -> usize {
+            *self.requests.lock().unwrap()
+        }
+    }
+
+    fn id(n: usize) -> String {
+        format!("redirect_uri_{n:08}")
+    }
+
+    impl Pages for Fake {
+        type Item = String;
+
+        fn id(item: &String) -> &str {
+            item
+        }
+
+        fn label(&self) -> &str {
+            "GET /fake"
+        }
+
+        async fn page(&self, order: Order, after: Option<&str>) -> anyhow::Result<Answer<String>> {
+            let number = {
+                let mut requests = self.requests.lock().unwrap();
+                *requests += 1;
+                *requests - 1
+            };
+            let latency = self.latency[usize::from(order == Order::Desc)];
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+
+            let mut ids = self.ids.lock().unwrap();
+            (self.change)(number, &mut ids);
+            ids.sort();
+            let order = if self.ignores_order {
+                Order::Desc
+            } else {
+                order
+            };
+            let ordered: Vec<&String> = match order {
+                Order::Asc => ids.iter().collect(),
+                Order::Desc => ids.iter().rev().collect(),
+            };
+            let start = match after {
+                None => 0,
+                Some(cursor) => ordered.partition_point(|item| match order {
+                    Order::Asc => item.as_str() <= cursor,
+                    Order::Desc => item.as_str() >= cursor,
+                }),
+            };
+            let end = (start + self.limit).min(ordered.len());
+            let items: Vec<String> = ordered[start..end].iter().map(|s| (*s).clone()).collect();
+            let after = (end < ordered.len())
+                .then(|| items.last().cloned())
+                .flatten();
+            Ok(Answer::Page(Page { items, after }))
+        }
+    }
+
+    fn items(walked: Walked<String>) -> Vec<String> {
+        match walked {
+            Walked::Items(items) => items,
+            Walked::Missing(status) => panic!("missing: {status}"),
+        }
+    }
+
+    /// How many answers a walk waited for in a row, on the paused clock.
+    fn serial(started: Instant) -> u128 {
+        started.elapsed().as_millis() / u128::from(ROUND_TRIP)
+    }
+
+    const SIZES: [usize; 12] = [0, 1, 2, 99, 100, 101, 199, 200, 201, 250, 1_000, 10_000];
+
+    #[tokio::test(start_paused = true)]
+    async fn both_ends_find_exactly_the_items_of_a_forward_walk() {
+        for len in SIZES {
+            let fake = Fake::new(len);
+            let started = Instant::now();
+            let plain = items(forward(&fake).await.unwrap());
+            assert_eq!(plain, fake.current(), "forward, {len} items");
+            let plain_serial = serial(started);
+            assert_eq!(
+                plain_serial,
+                len.div_ceil(100).max(1) as u128,
+                "{len} items"
+            );
+
+            let started = Instant::now();
+            let both = items(from_both_ends(&fake).await.unwrap());
+            assert_eq!(both, plain, "both ends, {len} items");
+            // A round trip reads 200 items; the walks know they met only when a page overlaps
+            // the other walk, so a list of exactly 200 x n items takes n + 1.
+            let bound = if len <= 100 {
+                1
+            } else {
+                (len + 1).div_ceil(200)
+            };
+            assert!(
+                serial(started) <= bound as u128,
+                "{len} items: {} answers in a row, at most {bound} expected",
+                serial(started)
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ten_thousand_items_take_half_the_round_trips() {
+        let fake = Fake::new(10_000);
+        let started = Instant::now();
+        let both = items(from_both_ends(&fake).await.unwrap());
+        assert_eq!(both, fake.current());
+        assert_eq!(serial(started), 51);
+        // Both walks stop where they meet: no page is read twice but the one at the seam.
+        assert!(fake.requests() <= 102, "{} requests", fake.requests());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn small_pages_meet_at_every_seam() {
+        for len in 0..40 {
+            for limit in [1, 2, 3, 7] {
+                for latency in [[0, 0], [10, 30], [30, 10], [20, 20]] {
+                    let fake = Fake {
+                        limit,
+                        latency,
+                        ..Fake::new(len)
+                    };
+                    let both = items(from_both_ends(&fake).await.unwrap());
+                    assert_eq!(
+                        both,
+                        fake.current(),
+                        "{len} items, pages of {limit}, {latency:?} ms"
+                    );
+                }
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_list_changed_while_walking_is_read_again() {
+        // The asc walk has read up to item 499 and the desc walk down to item 500 when items
+        // 450 to 549 are deleted: the next asc page starts at 550, which the desc walk holds
+        // but is not where it stopped.
+        let fake = Fake {
+            change: Box::new(|number, ids| {
+                if number == 10 {
+                    ids.retain(|i| !(id(450)..id(550)).contains(i));
+                }
+            }),
+            ..Fake::new(1_000)
+        };
+        let both = items(from_both_ends(&fake).await.unwrap());
+        assert_eq!(both, fake.current());
+        assert_eq!(both.len(), 900);
+        assert!(
+            fake.requests() > 12,
+            "read again: {} requests",
+            fake.requests()
+        );
+
+        // An item is added at the newest end after the desc walk started there: it is missed,
+        // as a forward walk that had passed it would miss it, and nothing comes twice.
+        let fake = Fake {
+            change: Box::new(|number, ids| {
+                if number == 3 {
+                    ids.push(id(5_000));
+                }
+            }),
+            latency: [30, 50],
+            ..Fake::new(250)
+        };
+        let both = items(from_both_ends(&fake).await.unwrap());
+        let before: Vec<String> = (0..250).map(id).collect();
+        let mut after = before.clone();
+        after.push(id(5_000));
+        assert!(both == before || both == after, "{both:?}");
+
+        // Items vanish near the middle on every other request: the walk still ends, and
+        // nothing comes twice.
+        let fake = Fake {
+            change: Box::new(|number, ids| {
+                if ids.len() > 10 && number % 2 == 0 {
+                    let middle = ids.len() / 2;
+                    ids.remove(middle);
+                }
+            }),
+            limit: 10,
+            ..Fake::new(300)
+        };
+        let both = items(from_both_ends(&fake).await.unwrap());
+        let unique: HashSet<&String> = both.iter().collect();
+        assert_eq!(unique.len(), both.len(), "no item twice");
+        assert!(fake.requests() < 200, "{} requests", fake.requests());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_that_ignores_the_order_is_still_read_in_full() {
+        for len in [0, 50, 150, 1_000] {
+            let fake = Fake {
+                ignores_order: true,
+                ..Fake::new(len)
+            };
+            let mut both = items(from_both_ends(&fake).await.unwrap());
+            both.sort();
+            assert_eq!(both, fake.current(), "{len} items");
+        }
+    }
+
+    /// A server that repeats its cursor, or never ends.
+    struct Endless {
+        repeat: bool,
+        requests: Mutex<usize>,
+    }
+
+    impl Pages for Endless {
+        type Item = String;
+
+        fn id(item: &String) -> &str {
+            item
+        }
+
+        fn label(&self) -> &str {
+            "GET /endless"
+        }
+
+        async fn page(&self, order: Order, _: Option<&str>) -> anyhow::Result<Answer<String>> {
+            let n = {
+                let mut requests = self.requests.lock().unwrap();
+                *requests += 1;
+                *requests
+            };
+            let key = if self.repeat {
+                format!("{}-cursor", order.as_str())
+            } else {
+                format!("{}-{n}", order.as_str())
+            };
+            Ok(Answer::Page(Page {
+                items: vec![key.clone()],
+                after: Some(key),
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn no_walk_runs_forever() {
+        let repeating = Endless {
+            repeat: true,
+            requests: Mutex::new(0),
+        };
+        let error = from_both_ends(&repeating).await.unwrap_err().to_string();
+        assert!(error.contains("twice"), "{error}");
+        let error = forward(&repeating).await.unwrap_err().to_string();
+        assert!(error.contains("twice"), "{error}");
+
+        let endless = Endless {
+            repeat: false,
+            requests: Mutex::new(0),
+        };
+        let error = from_both_ends(&endless).await.unwrap_err().to_string();
+        assert!(error.contains("did not end"), "{error}");
+        assert!(*endless.requests.lock().unwrap() <= MAX_PAGES + 1);
+    }
+
+    /// A server without the list endpoint.
+    struct Absent;
+
+    impl Pages for Absent {
+        type Item = String;
+
+        fn id(item: &String) -> &str {
+            item
+        }
+
+        fn label(&self) -> &str {
+            "GET /absent"
+        }
+
+        async fn page(&self, _: Order, _: Option<&str>) -> anyhow::Result<Answer<String>> {
+            Ok(Answer::Missing(StatusCode::NOT_FOUND))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_endpoint_is_reported_as_such() {
+        assert!(matches!(
+            from_both_ends(&Absent).await.unwrap(),
+            Walked::Missing(StatusCode::NOT_FOUND)
+        ));
+        assert!(matches!(
+            forward(&Absent).await.unwrap(),
+            Walked::Missing(StatusCode::NOT_FOUND)
+        ));
+    }
+}
