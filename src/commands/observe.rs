@@ -91,10 +91,27 @@ pub async fn observe_for_apply(
 
     let location = locate(session, &project, emulator, target)?;
     let deployment = deployment(&location, &client)?;
-    let deployment_vars = match &deployment {
-        Some(deployment) => Some(deployment.workos_vars().await?),
-        None => None,
+    // An API key from the shell or .env.local comes before the deployment in the chain, so the
+    // deployment cannot change it: WorkOS is then read at the same time as the deployment, one
+    // round trip instead of two. The read is used only if the chain resolves the same key.
+    let early_key = early_api_key(session, &project, emulator);
+    let early_kinds = desired::managed_lists(&section);
+    let early = async {
+        let key = early_key.filter(|_| !early_kinds.is_empty())?;
+        let api = match workos_api(session, emulator, &client, key.clone()) {
+            Ok(api) => Arc::new(api),
+            Err(error) => return Some((key, Err(error))),
+        };
+        Some((key, read_workos(&api, &early_kinds).await))
     };
+    let deployment_read = async {
+        match &deployment {
+            Some(deployment) => Some(deployment.workos_vars().await),
+            None => None,
+        }
+    };
+    let (deployment_vars, early) = tokio::join!(deployment_read, early);
+    let deployment_vars = deployment_vars.transpose()?;
 
     let credentials = chain(
         session,
@@ -173,7 +190,26 @@ pub async fn observe_for_apply(
         _ => None,
     };
 
-    let mut live = read_live(&desired, workos.as_ref(), &project).await?;
+    let same_kinds = desired
+        .managed
+        .iter()
+        .copied()
+        .filter(|k| k.is_set_member())
+        .eq(early_kinds.iter().copied());
+    let early = early.filter(|(key, _)| {
+        same_kinds
+            && credentials
+                .api_key
+                .as_ref()
+                .is_some_and(|found| found.value.expose() == key.expose())
+    });
+    let mut live = read_live(
+        &desired,
+        workos.as_ref(),
+        &project,
+        early.map(|(_, read)| read),
+    )
+    .await?;
     if provision_for.is_some() {
         for &kind in desired.managed.iter().filter(|k| k.is_set_member()) {
             live.mark_pending(kind, "the WorkOS environment is provisioned first");
@@ -497,11 +533,34 @@ fn workos_api(
     Ok(Api::new(client.clone(), endpoint, key))
 }
 
-/// Reads WorkOS and `.env.local` at the same time.
+/// The API key the first steps of the chain (the shell, unless under `--emulator`, then
+/// `.env.local`) give, if any: later steps cannot override it.
+fn early_api_key(
+    session: &Session,
+    project: &Project,
+    emulator: Option<&Emulator>,
+) -> Option<Secret> {
+    let var = AuthVar::ApiKey.env_name();
+    let shell = emulator
+        .is_none()
+        .then(|| session.env.non_empty(var))
+        .flatten();
+    let file = || project.env_local.get(var).filter(|v| !v.is_empty());
+    shell.or_else(file).map(Secret::new)
+}
+
+/// Reads the WorkOS lists of `kinds`, all at once.
+async fn read_workos(api: &Arc<Api>, kinds: &[ResourceKind]) -> anyhow::Result<State> {
+    WorkosReader::new(api.clone(), kinds.to_vec()).read().await
+}
+
+/// Reads WorkOS and `.env.local` at the same time. `early` is a WorkOS read already made with
+/// the same key, for the same kinds.
 async fn read_live(
     desired: &Desired,
     api: Option<&Arc<Api>>,
     project: &Project,
+    early: Option<anyhow::Result<State>>,
 ) -> anyhow::Result<State> {
     let workos_kinds: Vec<ResourceKind> = desired
         .managed
@@ -510,12 +569,9 @@ async fn read_live(
         .filter(|k| k.is_set_member())
         .collect();
     let workos = async {
-        match api {
-            Some(api) if !workos_kinds.is_empty() => {
-                WorkosReader::new(api.clone(), workos_kinds.clone())
-                    .read()
-                    .await
-            }
+        match (api, early) {
+            (Some(_), Some(read)) if !workos_kinds.is_empty() => read,
+            (Some(api), _) if !workos_kinds.is_empty() => read_workos(api, &workos_kinds).await,
             _ => Ok(State::new()),
         }
     };
