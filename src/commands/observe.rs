@@ -4,6 +4,7 @@
 //! stay inside unless apply asks for them through [`observe_for_apply`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::checks::{self, Finding};
@@ -25,12 +26,15 @@ use crate::state::{ResourceKind, Secret, State, Value};
 use crate::target::Target;
 use crate::template::AuthVar;
 
-use super::{Session, emit};
+use super::Session;
 
 pub const DEFAULT_WORKOS_API_URL: &str = "https://api.workos.com";
 
 /// What a read-only run saw.
 pub struct Observation {
+    /// The line saying where the credentials came from, printed above the plan (empty when the
+    /// output is not for people, or under `--quiet`).
+    pub header: String,
     pub plan: Plan,
     /// The findings of the consistency checks, before `--ignore` and `--strict`.
     pub findings: Vec<Finding>,
@@ -56,6 +60,8 @@ pub enum Outcome<T> {
 
 /// How to observe.
 pub struct Request<'a> {
+    /// The project directory.
+    pub dir: &'a Path,
     pub target: Target,
     pub prune: bool,
     pub salt: &'a Salt,
@@ -82,7 +88,7 @@ pub async fn observe_for_apply(
     request: Request<'_>,
 ) -> anyhow::Result<Outcome<(Observation, Connections)>> {
     let target = request.target;
-    let project = Project::load(&session.global.dir)?;
+    let project = Project::load(request.dir)?;
     let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
         return Ok(Outcome::NoSection(target));
     };
@@ -268,7 +274,7 @@ pub async fn observe_for_apply(
         endpoints,
         deployment_vars.as_ref(),
     );
-    describe_sources(session, &credentials, provision_for.as_deref())?;
+    let header = describe_sources(session, &credentials, provision_for.as_deref());
 
     let management = match (&provision_for, &location.management_token) {
         (Some(name), Some(token)) => {
@@ -285,6 +291,7 @@ pub async fn observe_for_apply(
     };
     Ok(Outcome::Observed((
         Observation {
+            header,
             plan,
             findings,
             project,
@@ -672,17 +679,18 @@ fn describe_sources(
     session: &Session,
     credentials: &Credentials,
     provision_for: Option<&str>,
-) -> anyhow::Result<()> {
+) -> String {
     if session.global.quiet || !session.human_output {
-        return Ok(());
+        return String::new();
     }
     if let Some(name) = provision_for {
-        emit(&format!(
+        format!(
             "No WorkOS credentials found; apply provisions an environment for deployment \
              {name} first.\n\n"
-        ))?;
+        )
     } else if let Some(source) = credentials.source(AuthVar::ApiKey) {
-        emit(&format!("Using WORKOS_API_KEY from {source}.\n\n"))?;
+        format!("Using WORKOS_API_KEY from {source}.\n\n")
+    } else {
+        String::new()
     }
-    Ok(())
 }
