@@ -1,0 +1,93 @@
+//! End-to-end benchmarks: the real binary, from process start to exit, against the project's
+//! emulator with a latency injected into every answer, so that the round trips a command
+//! waits for one after the other show up as multiples of that latency.
+//!
+//! ```text
+//! cargo bench --bench perf                       # every section, 20 runs, 50 ms latency
+//! cargo bench --bench perf -- plan apply --runs 10 --latency-ms 100
+//! ```
+//!
+//! Sections: `startup`, `plan`, `apply`, `walk`, `projects`. The emulator runs in this
+//! process; the binary runs as a child, reaped with `wait4` for its peak memory. Nothing here
+//! asserts on time: the figures are printed, with the bounds they are meant to meet, for
+//! `docs/performance.md`.
+
+mod fixtures;
+mod measure;
+mod sections;
+
+use std::time::Duration;
+
+/// What to run, from the command line.
+pub struct Options {
+    /// Whether cargo runs this as a benchmark (`cargo bench` passes `--bench`) rather than as a
+    /// test (`cargo test --all-targets`), where it only says how to run it.
+    pub bench: bool,
+    pub sections: Vec<String>,
+    pub runs: usize,
+    pub latency: Duration,
+}
+
+const SECTIONS: [&str; 5] = ["startup", "plan", "apply", "walk", "projects"];
+
+fn options() -> Options {
+    let mut options = Options {
+        bench: false,
+        sections: Vec::new(),
+        runs: 20,
+        latency: Duration::from_millis(50),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                options.runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .expect("--runs takes a positive number");
+            }
+            "--latency-ms" => {
+                let ms = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--latency-ms takes a number");
+                options.latency = Duration::from_millis(ms);
+            }
+            "--bench" => options.bench = true,
+            // libtest's other flags mean nothing here.
+            flag if flag.starts_with("--") => {}
+            section if SECTIONS.contains(&section) => options.sections.push(arg.clone()),
+            other => panic!("unknown section `{other}`; the sections are {SECTIONS:?}"),
+        }
+    }
+    if options.sections.is_empty() {
+        options.sections = SECTIONS.iter().map(|s| (*s).to_owned()).collect();
+    }
+    options
+}
+
+fn main() {
+    let options = options();
+    if !options.bench {
+        println!("the end-to-end benchmarks run with `cargo bench --bench perf`");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    sections::machine();
+    for section in &options.sections {
+        println!();
+        match section.as_str() {
+            "startup" => sections::startup(&options),
+            "plan" => sections::plan(&runtime, &options),
+            "apply" => sections::apply(&runtime, &options),
+            "walk" => sections::walk(&runtime, &options),
+            "projects" => sections::projects(&runtime, &options),
+            _ => {}
+        }
+    }
+}
