@@ -12,7 +12,7 @@ use crate::plan::report::{Entry, Report, Status};
 use crate::plan::saved::{Salt, stale_reasons};
 use crate::plan::{Action, Plan};
 use crate::provider::convex::ConvexWriter;
-use crate::provider::env_file::EnvFileWriter;
+use crate::provider::env_file::{EnvFileWriter, OnChange};
 use crate::provider::workos::{self, WorkosWriter};
 use crate::render::json::PlanDocument;
 use crate::render::projects::{Section, Verb};
@@ -95,6 +95,7 @@ impl Job<'_> {
             target: self.target,
             prune: args.prune,
             salt,
+            env_file_changed: OnChange::Replan,
         };
         Ok(Some(Pending {
             observation,
@@ -296,6 +297,7 @@ async fn apply_saved(
             target,
             prune: options.prune,
             salt: salt.clone(),
+            env_file_changed: OnChange::Refuse,
         },
     };
     let mut out = String::new();
@@ -304,12 +306,14 @@ async fn apply_saved(
     exit
 }
 
-/// What is needed to plan again after provisioning.
+/// What is needed to plan again after provisioning, and how much the plan may adapt.
 struct Again {
     dir: PathBuf,
     target: Target,
     prune: bool,
     salt: Salt,
+    /// A saved plan refuses a `.env.local` changed since; a fresh one plans it again.
+    env_file_changed: OnChange,
 }
 
 /// Applies an approved plan and renders the report into `out`.
@@ -388,10 +392,12 @@ async fn execute(
     let workos = connections
         .workos
         .map(|api| WorkosWriter::new(api, workos::DEFAULT_CONCURRENCY));
-    let env_file = plan
-        .target
-        .is_local()
-        .then(|| EnvFileWriter::new(observation.project.env_local.clone()));
+    let env_file = plan.target.is_local().then(|| {
+        EnvFileWriter::new(
+            observation.project.env_local.clone(),
+            again.env_file_changed,
+        )
+    });
     let writers = Writers {
         convex: convex.as_ref(),
         workos: workos.as_ref(),

@@ -143,7 +143,8 @@ impl Session {
             ColorChoice::Never => false,
             ColorChoice::Auto => io::stdout().is_terminal() && env.non_empty("NO_COLOR").is_none(),
         };
-        let client = Arc::new(http::Client::new(http::Policy::default())?);
+        let policy = http::Policy::from_env(|name| env.non_empty(name).map(str::to_owned))?;
+        let client = Arc::new(http::Client::new(policy)?);
         Ok(Session {
             global,
             env,

@@ -1,10 +1,21 @@
 //! The `.env.local` provider: reads variables the way dotenv does and writes the lines the
 //! plan names, leaving every other byte of the file as it was.
 //!
-//! A write happens once per apply: under an advisory lock on the project directory, after
-//! checking that the file still holds the bytes the plan was made from, through a temporary
-//! file in the same directory that is renamed over the original. A crash therefore leaves the
-//! old or the new file, never a mix, and two runs cannot interleave their edits.
+//! A write happens once per apply: under an advisory lock on the project directory, through a
+//! temporary file in the same directory that is renamed over the original. A crash therefore
+//! leaves the old or the new file, never a mix, and two runs cannot interleave their edits.
+//!
+//! Under the lock the file is compared with the bytes the plan was made from. A saved plan is a
+//! promise to apply exactly what was reviewed, so a changed file refuses it. A fresh apply
+//! instead plans its own variables again against the file as it now is: when two applies run at
+//! once, the second finds the first one's work and reports it as already done, and an edit made
+//! meanwhile by hand is kept, since only the planned lines are touched.
+//!
+//! A crash between creating the temporary file (`.env.local.authkit-sync-XXXXXX.tmp`, mode
+//! 0600, possibly holding secrets) and the rename leaves that file behind. Since every write
+//! happens under the lock, such files found while holding it belong to no live writer, and the
+//! next write removes them. A leftover file always means the rename did not happen, so the next
+//! apply has the same lines to write.
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};
@@ -15,7 +26,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 
 use crate::dotenv::{Diagnostic, Document};
-use crate::plan::Change;
+use crate::plan::{Action, Change};
 use crate::state::{Address, Item, ResourceKind, State, Value, is_sensitive_name};
 
 use super::{Done, Outcome, Reader, Writer};
@@ -76,32 +87,7 @@ impl EnvFile {
 
     /// Fails on lines that dotenv would silently drop or read differently than they look.
     pub fn check(&self) -> Result<(), EnvFileError> {
-        let path = self.path.display().to_string();
-        match self.document.diagnostics().into_iter().next() {
-            None => Ok(()),
-            Some(Diagnostic::NotAnAssignment { line }) => Err(EnvFileError::Malformed {
-                path,
-                line,
-                problem: "this line is not a `NAME=value` assignment, so dotenv ignores it"
-                    .to_owned(),
-                advice: "fix it or turn it into a comment with `#`",
-            }),
-            Some(Diagnostic::UnterminatedQuote { line, key }) => Err(EnvFileError::Malformed {
-                path,
-                line,
-                problem: format!("the quote that opens the value of {key} is never closed"),
-                advice: "close the quote; dotenv would read the quote character literally",
-            }),
-            Some(Diagnostic::TextAfterQuote { line, key }) => Err(EnvFileError::Malformed {
-                path,
-                line,
-                problem: format!(
-                    "text follows the closing quote of {key}, so dotenv keeps the quotes as part \
-                     of the value"
-                ),
-                advice: "remove the text after the quote, or start it with ` #` to comment it",
-            }),
-        }
+        check_document(&self.path, &self.document)
     }
 
     pub fn path(&self) -> &Path {
@@ -123,6 +109,34 @@ impl EnvFile {
     /// The effective value of `name`, as dotenv reads it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.document.get(name).map(|entry| entry.value.as_str())
+    }
+}
+
+fn check_document(path: &Path, document: &Document) -> Result<(), EnvFileError> {
+    let path = path.display().to_string();
+    match document.diagnostics().into_iter().next() {
+        None => Ok(()),
+        Some(Diagnostic::NotAnAssignment { line }) => Err(EnvFileError::Malformed {
+            path,
+            line,
+            problem: "this line is not a `NAME=value` assignment, so dotenv ignores it".to_owned(),
+            advice: "fix it or turn it into a comment with `#`",
+        }),
+        Some(Diagnostic::UnterminatedQuote { line, key }) => Err(EnvFileError::Malformed {
+            path,
+            line,
+            problem: format!("the quote that opens the value of {key} is never closed"),
+            advice: "close the quote; dotenv would read the quote character literally",
+        }),
+        Some(Diagnostic::TextAfterQuote { line, key }) => Err(EnvFileError::Malformed {
+            path,
+            line,
+            problem: format!(
+                "text follows the closing quote of {key}, so dotenv keeps the quotes as part \
+                 of the value"
+            ),
+            advice: "remove the text after the quote, or start it with ` #` to comment it",
+        }),
     }
 }
 
@@ -160,20 +174,31 @@ impl Reader for EnvFileReader {
     }
 }
 
+/// What the writer does when the file changed after the plan was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnChange {
+    /// Write nothing and fail: a saved plan applies exactly what was reviewed, or nothing.
+    Refuse,
+    /// Plan the same variables again against the new content (a fresh apply).
+    Replan,
+}
+
 /// Writes the planned variables into the file the plan was made from.
 pub struct EnvFileWriter {
     file: Arc<EnvFile>,
+    on_change: OnChange,
 }
 
 impl EnvFileWriter {
-    pub fn new(file: Arc<EnvFile>) -> EnvFileWriter {
-        EnvFileWriter { file }
+    pub fn new(file: Arc<EnvFile>, on_change: OnChange) -> EnvFileWriter {
+        EnvFileWriter { file, on_change }
     }
 
     fn write(&self, changes: &[Change]) -> anyhow::Result<Vec<Done>> {
         let path = &self.file.path;
         let directory = parent_dir(path);
         let _lock = lock_directory(&directory)?;
+        remove_leftovers(path, &directory);
 
         let current = match fs::read(path) {
             Ok(bytes) => Some(bytes),
@@ -184,30 +209,57 @@ impl EnvFileWriter {
             Some(bytes) => self.file.exists && bytes == &self.file.bytes,
             None => !self.file.exists,
         };
-        if !unchanged {
-            anyhow::bail!(
+        let (mut document, exists) = match (unchanged, self.on_change) {
+            (true, _) => (self.file.document.clone(), self.file.exists),
+            (false, OnChange::Refuse) => anyhow::bail!(
                 "{} changed after the plan was made; nothing was written to it. Run apply again \
                  to plan against the new content",
                 path.display()
-            );
-        }
+            ),
+            (false, OnChange::Replan) => {
+                let document = Document::parse(current.as_deref().unwrap_or_default());
+                check_document(path, &document)?;
+                tracing::info!(
+                    path = %path.display(),
+                    "the file changed after the plan was made; planning its variables again"
+                );
+                (document, current.is_some())
+            }
+        };
 
-        let mut document = self.file.document.clone();
         let mut done = Vec::with_capacity(changes.len());
+        let mut edited = false;
         for change in changes {
             let name = change.address.name().unwrap_or_default();
+            let now = document.get(name).map(|entry| entry.value.clone());
             let value = match &change.after {
-                Some(Value::Generated) => generate_secret()?,
-                Some(value) => value.text().unwrap_or_default().to_owned(),
+                // A generated secret is created once and never replaced.
+                Some(Value::Generated) if !unchanged && now.is_some() => None,
+                Some(Value::Generated) => Some(generate_secret()?),
+                Some(value) => {
+                    let text = value.text().unwrap_or_default();
+                    (unchanged || now.as_deref() != Some(text)).then(|| text.to_owned())
+                }
                 None => anyhow::bail!("{}: nothing to write", change.address),
+            };
+            let Some(value) = value else {
+                done.push(Done::with_note(Action::NoOp, "already done"));
+                continue;
             };
             document
                 .set(name, &value)
                 .with_context(|| format!("{}: cannot write {name}", path.display()))?;
-            done.push(Done::new(change.action));
+            edited = true;
+            done.push(Done::new(match (unchanged, now) {
+                (true, _) => change.action,
+                (false, None) => Action::Create,
+                (false, Some(_)) => Action::Update,
+            }));
         }
 
-        replace_atomically(path, &directory, document.as_bytes(), self.file.exists)?;
+        if edited {
+            replace_atomically(path, &directory, document.as_bytes(), exists)?;
+        }
         Ok(done)
     }
 }
@@ -269,6 +321,39 @@ fn lock_directory(directory: &Path) -> anyhow::Result<File> {
     Ok(handle)
 }
 
+/// The temporary files of writes that never reached their rename:
+/// `<name>.authkit-sync-XXXXXX.tmp`, named so that no file of anyone else's can match. Called
+/// under the lock, so no writer of ours is using them. A file that cannot be removed is left
+/// for the next run.
+fn remove_leftovers(path: &Path, directory: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(directory) else {
+        return;
+    };
+    let prefix = temp_prefix(name);
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(random) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && random.len() == 6 && random.chars().all(|c| c.is_ascii_alphanumeric()) {
+            tracing::info!(file = %entry.path().display(), "removing a crashed write's leftover");
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn temp_prefix(name: &str) -> String {
+    format!("{name}.authkit-sync-")
+}
+
 fn replace_atomically(
     path: &Path,
     directory: &Path,
@@ -276,9 +361,15 @@ fn replace_atomically(
     existed: bool,
 ) -> anyhow::Result<()> {
     let context = || format!("{}: cannot be written", path.display());
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(".env.local");
+    let prefix = temp_prefix(name);
     let mut temp = tempfile::Builder::new()
-        .prefix(".env.local.")
+        .prefix(&prefix)
         .suffix(".tmp")
+        .rand_bytes(6)
         .tempfile_in(directory)
         .with_context(context)?;
     temp.write_all(bytes).with_context(context)?;
@@ -323,6 +414,124 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
         assert_ne!(a, generate_secret().unwrap());
+    }
+
+    fn change(name: &str, action: Action, after: Value) -> Change {
+        Change {
+            address: Address::new(ResourceKind::EnvFileVar, name),
+            action,
+            before: None,
+            after: Some(after),
+            reason: None,
+            remote_id: None,
+        }
+    }
+
+    fn text(value: &str) -> Value {
+        Value::Text(value.to_owned())
+    }
+
+    /// A writer for `.env.local` holding `before`, which then holds `meanwhile`.
+    fn setup(
+        before: &str,
+        meanwhile: &str,
+        on_change: OnChange,
+    ) -> (tempfile::TempDir, EnvFileWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env.local");
+        fs::write(&path, before).unwrap();
+        let file = Arc::new(EnvFile::load(&path).unwrap());
+        fs::write(&path, meanwhile).unwrap();
+        (dir, EnvFileWriter::new(file, on_change))
+    }
+
+    #[test]
+    fn a_fresh_apply_plans_a_changed_file_again_and_reports_what_was_done() {
+        let (dir, writer) = setup(
+            "A=old\n",
+            "# added meanwhile\nA=new\nB=b\nSECRET=kept\n",
+            OnChange::Replan,
+        );
+        let done = writer
+            .write(&[
+                change("A", Action::Update, text("new")),
+                change("B", Action::Create, text("b")),
+                change("C", Action::Create, text("c")),
+                change("SECRET", Action::Create, Value::Generated),
+            ])
+            .unwrap();
+        let notes: Vec<_> = done.iter().map(|d| (d.action, d.note.as_deref())).collect();
+        assert_eq!(
+            notes,
+            [
+                (Action::NoOp, Some("already done")),
+                (Action::NoOp, Some("already done")),
+                (Action::Create, None),
+                (Action::NoOp, Some("already done")),
+            ]
+        );
+        let written = fs::read_to_string(dir.path().join(".env.local")).unwrap();
+        assert_eq!(written, "# added meanwhile\nA=new\nB=b\nSECRET=kept\nC=c\n");
+    }
+
+    #[test]
+    fn a_changed_file_that_already_holds_everything_is_not_rewritten() {
+        let (dir, writer) = setup("", "A=a\n", OnChange::Replan);
+        let path = dir.path().join(".env.local");
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        let done = writer
+            .write(&[change("A", Action::Create, text("a"))])
+            .unwrap();
+        assert_eq!(done[0].note.as_deref(), Some("already done"));
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+    }
+
+    #[test]
+    fn a_saved_plan_refuses_a_changed_file() {
+        let (dir, writer) = setup("A=old\n", "A=new\n", OnChange::Refuse);
+        let error = writer
+            .write(&[change("A", Action::Update, text("new"))])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("changed after the plan was made"), "{error}");
+        let written = fs::read_to_string(dir.path().join(".env.local")).unwrap();
+        assert_eq!(written, "A=new\n");
+    }
+
+    #[test]
+    fn a_changed_file_that_dotenv_would_misread_is_not_touched() {
+        let (dir, writer) = setup("A=old\n", "A='open\n", OnChange::Replan);
+        let error = writer
+            .write(&[change("A", Action::Update, text("new"))])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("never closed"), "{error}");
+        let written = fs::read_to_string(dir.path().join(".env.local")).unwrap();
+        assert_eq!(written, "A='open\n");
+    }
+
+    #[test]
+    fn leftovers_of_crashed_writes_are_removed_and_nothing_else() {
+        let (dir, writer) = setup("", "", OnChange::Replan);
+        let leftover = dir.path().join(".env.local.authkit-sync-a1B2c3.tmp");
+        let unrelated = [
+            ".env.local.backup.tmp",
+            ".env.local.authkit-sync-.tmp",
+            ".env.production.authkit-sync-a1B2c3.tmp",
+        ];
+        fs::write(&leftover, "WORKOS_API_KEY=sk_test_half").unwrap();
+        for name in unrelated {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        writer
+            .write(&[change("A", Action::Create, text("a"))])
+            .unwrap();
+        assert!(!leftover.exists());
+        for name in unrelated {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+        // .env.local and the three unrelated files.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     #[test]

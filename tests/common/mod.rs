@@ -87,6 +87,25 @@ impl TestEmulator {
         values
     }
 
+    /// The requests the emulator has received, through its test-only endpoint:
+    /// `{"total", "requests": {"METHOD /path": n}, "faults": {"name": n}}`.
+    pub fn stats(&self) -> serde_json::Value {
+        let url = format!("{}/_emulator/stats", self.url());
+        self.runtime.block_on(async {
+            reqwest::get(url)
+                .await
+                .expect("stats")
+                .json()
+                .await
+                .expect("stats json")
+        })
+    }
+
+    /// How many WorkOS and Convex requests the emulator has received.
+    pub fn request_count(&self) -> u64 {
+        self.stats()["total"].as_u64().expect("total")
+    }
+
     pub fn homepage(&self) -> Option<String> {
         let state = self.state();
         default_environment(&state, &self.api_key())["app_homepage_url"]
@@ -237,6 +256,20 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// The same command as a `std::process::Command`, for tests that need to spawn the binary
+/// and act while it runs (kill it, start another beside it). The environment is cleared as in
+/// [`Project::command`].
+pub fn spawnable(command: &Command) -> std::process::Command {
+    let mut spawnable = std::process::Command::new(command.get_program());
+    spawnable.env_clear().args(command.get_args());
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            spawnable.env(name, value);
+        }
+    }
+    spawnable
 }
 
 /// Output as text, for assertions.
