@@ -112,12 +112,14 @@ pub async fn observe_for_apply(
     };
     let deployment_read = async {
         match &deployment {
-            Some(deployment) => Some(deployment.workos_vars().await),
-            None => None,
+            Some(deployment) => deployment.workos_vars().await.map(Some),
+            None => Ok(None),
         }
     };
-    let (deployment_vars, early) = tokio::join!(deployment_read, early);
-    let deployment_vars = deployment_vars.transpose()?;
+    // A failed deployment read ends the run at once; the WorkOS read keeps its own error for
+    // later, in case the deployment's answer makes it irrelevant.
+    let (deployment_vars, early) =
+        tokio::try_join!(deployment_read, async { anyhow::Ok(early.await) })?;
 
     let credentials = chain(
         session,
