@@ -2,13 +2,27 @@
 //! state files, and the binary pointed at an emulator.
 
 use std::fs;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-/// The binary under test, built by cargo in the bench profile.
-pub const BINARY: &str = env!("CARGO_BIN_EXE_authkit-sync");
+use crate::measure::Spec;
+
+/// The binary cargo built in the bench profile.
+pub const BUILT: &str = env!("CARGO_BIN_EXE_authkit-sync");
+
+static BINARY: OnceLock<PathBuf> = OnceLock::new();
+
+/// Measures `path` instead of the binary cargo built (`--binary`), e.g. an older build.
+pub fn use_binary(path: PathBuf) {
+    let _ = BINARY.set(path);
+}
+
+/// The binary under test.
+pub fn binary() -> &'static Path {
+    BINARY.get_or_init(|| PathBuf::from(BUILT))
+}
 
 /// A typical project: 3 redirect URIs, 3 CORS origins, a homepage and 4 `.env.local`
 /// variables.
@@ -33,6 +47,24 @@ pub fn typical_config() -> Value {
                 "WORKOS_API_KEY": "${authEnv.WORKOS_API_KEY}",
                 "WORKOS_REDIRECT_URI": "http://localhost:3000/callback",
                 "APP_URL": "http://localhost:3000"
+            }
+        }
+    })
+}
+
+/// A small project: one redirect URI, one CORS origin, a homepage and 2 `.env.local`
+/// variables, on `port`.
+pub fn small_config(port: u16) -> Value {
+    json!({
+        "dev": {
+            "configure": {
+                "redirectUris": [format!("http://localhost:{port}/callback")],
+                "corsOrigins": [format!("http://localhost:{port}")],
+                "appHomepageUrl": format!("http://localhost:{port}")
+            },
+            "localEnvVars": {
+                "WORKOS_CLIENT_ID": "${authEnv.WORKOS_CLIENT_ID}",
+                "WORKOS_REDIRECT_URI": format!("http://localhost:{port}/callback")
             }
         }
     })
@@ -100,22 +132,19 @@ pub enum Credentials {
     ConvexOnly,
 }
 
-/// The binary with a clean environment, pointed at `target`, in project `dirs`.
-pub fn command(target: &Target, credentials: Credentials, args: &[&str]) -> Command {
-    let mut command = Command::new(BINARY);
-    command
-        .env_clear()
+/// The binary with a clean environment, pointed at `target`, with `args`.
+pub fn command(target: &Target, credentials: Credentials, args: &[&str]) -> Spec {
+    let mut spec = Spec::new(binary());
+    spec.env_clear()
         .env("NO_COLOR", "1")
         .env("WORKOS_API_URL", &target.url);
     if credentials == Credentials::Shell {
-        command
-            .env("WORKOS_API_KEY", &target.api_key)
+        spec.env("WORKOS_API_KEY", &target.api_key)
             .env("WORKOS_CLIENT_ID", &target.client_id);
     } else {
-        command
-            .env("CONVEX_URL", &target.deployment_url)
+        spec.env("CONVEX_URL", &target.deployment_url)
             .env("CONVEX_DEPLOY_KEY", &target.admin_key);
     }
-    command.args(args);
-    command
+    spec.args(args);
+    spec
 }

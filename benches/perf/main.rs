@@ -5,12 +5,13 @@
 //! ```text
 //! cargo bench --bench perf                       # every section, 20 runs, 50 ms latency
 //! cargo bench --bench perf -- plan apply --runs 10 --latency-ms 100
+//! cargo bench --bench perf -- plan --binary /tmp/old/authkit-sync   # measure another build
 //! ```
 //!
 //! Sections: `startup`, `plan`, `apply`, `walk`, `projects`. The emulator runs in this
-//! process; the binary runs as a child, reaped with `wait4` for its peak memory. Nothing here
-//! asserts on time: the figures are printed, with the bounds they are meant to meet, for
-//! `docs/performance.md`.
+//! process; the binary runs as a child, timed from spawn to exit, and again through a small
+//! launcher for its peak memory (see `measure`). Nothing here asserts on time: the figures are
+//! printed, with the bounds they are meant to meet, for `docs/performance.md`.
 
 mod fixtures;
 mod measure;
@@ -28,16 +29,24 @@ pub struct Options {
     pub latency: Duration,
 }
 
+/// Reads the command line; `--launch` makes this process the memory-measuring launcher.
+fn options() -> Options {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == measure::LAUNCH) {
+        measure::launch(args.skip(1));
+    }
+    parse(args.map(|a| a.to_string_lossy().into_owned()))
+}
+
 const SECTIONS: [&str; 5] = ["startup", "plan", "apply", "walk", "projects"];
 
-fn options() -> Options {
+fn parse(mut args: impl Iterator<Item = String>) -> Options {
     let mut options = Options {
         bench: false,
         sections: Vec::new(),
         runs: 20,
         latency: Duration::from_millis(50),
     };
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => {
@@ -55,6 +64,10 @@ fn options() -> Options {
                 options.latency = Duration::from_millis(ms);
             }
             "--bench" => options.bench = true,
+            "--binary" => {
+                let path = args.next().expect("--binary takes a path");
+                fixtures::use_binary(path.into());
+            }
             // libtest's other flags mean nothing here.
             flag if flag.starts_with("--") => {}
             section if SECTIONS.contains(&section) => options.sections.push(arg.clone()),

@@ -17,7 +17,7 @@ use tokio::runtime::Runtime;
 
 use crate::Options;
 use crate::fixtures::{self, Credentials, Target};
-use crate::measure::{self, Figures, Run, ms};
+use crate::measure::{self, Figures, Measure, Spec, ms};
 
 /// The machine the figures come from.
 pub fn machine() {
@@ -83,9 +83,31 @@ fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
-fn repeat(runs: usize, mut one: impl FnMut() -> Run) -> Figures {
-    let runs: Vec<Run> = (0..runs).map(|_| one()).collect();
-    Figures::of(&runs)
+/// `runs` runs for the wall time and as many for the peak memory, alternating. `prepare` is
+/// called before each run and gives the process to run, after undoing what a run changes.
+fn repeat(runs: usize, scratch: &Path, mut prepare: impl FnMut() -> Spec) -> Figures {
+    let mut walls = Vec::with_capacity(runs);
+    let mut peaks = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        walls.push(measure::run_expecting(
+            &prepare(),
+            scratch,
+            Measure::Wall,
+            &[0],
+        ));
+        peaks.push(measure::run_expecting(
+            &prepare(),
+            scratch,
+            Measure::Memory,
+            &[0],
+        ));
+    }
+    Figures::of(&walls, &peaks)
+}
+
+/// Runs `spec` once, for what it leaves behind.
+fn setup(spec: &Spec, scratch: &Path) {
+    measure::run_expecting(spec, scratch, Measure::Wall, &[0]);
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -97,24 +119,28 @@ fn verdict(met: bool) -> &'static str {
 pub fn startup(options: &Options) {
     println!("== startup: whole process, no network");
     let scratch = scratch();
-    let project = scratch.path().join("project");
+    let dir = scratch.path();
+    let project = dir.join("project");
     fixtures::write_project(&project, &fixtures::typical_config());
+    println!(
+        "(peak memory is measured through a launcher; its floor, `true`, is {} MiB)",
+        measure::mib(measure::floor(dir))
+    );
 
-    let version = repeat(options.runs, || {
-        let mut command = Command::new(fixtures::BINARY);
-        command.env_clear().arg("--version");
-        measure::run_expecting(&mut command, scratch.path(), &[0])
+    let version = repeat(options.runs, dir, || {
+        let mut spec = Spec::new(fixtures::binary());
+        spec.env_clear().arg("--version");
+        spec
     });
     println!("authkit-sync --version        {version}");
-    let validate = repeat(options.runs, || {
-        let mut command = Command::new(fixtures::BINARY);
-        command
-            .env_clear()
+    let validate = repeat(options.runs, dir, || {
+        let mut spec = Spec::new(fixtures::binary());
+        spec.env_clear()
             .env("NO_COLOR", "1")
             .arg("validate")
             .arg("--dir")
             .arg(&project);
-        measure::run_expecting(&mut command, scratch.path(), &[0])
+        spec
     });
     println!("authkit-sync validate         {validate}");
 
@@ -131,17 +157,20 @@ pub fn startup(options: &Options) {
         );
         return;
     }
-    let node = repeat(options.runs, || {
-        let mut command = Command::new("node");
-        command.arg(&cli).arg("--version");
-        measure::run_expecting(&mut command, scratch.path(), &[0])
+    let node = repeat(options.runs, dir, || {
+        let mut spec = Spec::new("node");
+        spec.arg(&cli).arg("--version");
+        spec
     });
     println!("node workos --version         {node}");
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
-        "ratio (median, Node / authkit-sync --version): wall {:.1}x, max RSS {:.1}x",
+        "ratio of medians, Node / authkit-sync --version: wall {:.1}x, peak memory {:.1}x; \
+         Node / validate: wall {:.1}x, peak memory {:.1}x",
         ratio(node.wall.median, version.wall.median),
-        node.rss.median as f64 / version.rss.median.max(1) as f64
+        node.rss.median as f64 / version.rss.median.max(1) as f64,
+        ratio(node.wall.median, validate.wall.median),
+        node.rss.median as f64 / validate.rss.median.max(1) as f64
     );
 }
 
@@ -169,19 +198,18 @@ pub fn plan(runtime: &Runtime, options: &Options) {
 
         // Apply once with every credential at hand, so that .env.local and the deployment
         // hold them, then plan with only the ones this variant has.
-        let mut setup = fixtures::command(&target, Credentials::Shell, &[]);
-        setup
+        let mut apply = fixtures::command(&target, Credentials::Shell, &[]);
+        apply
             .env("CONVEX_URL", &target.deployment_url)
             .env("CONVEX_DEPLOY_KEY", &target.admin_key)
             .args(["apply", "--auto-approve", "--dir", &dir]);
-        measure::run_expecting(&mut setup, scratch.path(), &[0]);
+        setup(&apply, scratch.path());
         if credentials == Credentials::ConvexOnly {
             std::fs::remove_file(project.join(".env.local")).expect("remove .env.local");
         }
 
-        let figures = repeat(options.runs, || {
-            let mut command = fixtures::command(&target, credentials, &["plan", "--dir", &dir]);
-            measure::run_expecting(&mut command, scratch.path(), &[0])
+        let figures = repeat(options.runs, scratch.path(), || {
+            fixtures::command(&target, credentials, &["plan", "--dir", &dir])
         });
         let (name, rounds) = match credentials {
             Credentials::Shell => ("key in the shell", 1),
@@ -221,11 +249,10 @@ pub fn apply(runtime: &Runtime, options: &Options) {
     fixtures::write_project(&project, &fixtures::redirect_uris_config(count));
     let dir = project.display().to_string();
 
-    let figures = repeat(options.runs, || {
+    let figures = repeat(options.runs, scratch.path(), || {
         reset(runtime, &emulator);
         let args = ["apply", "--auto-approve", "--dir", &dir];
-        let mut command = fixtures::command(&target, Credentials::Shell, &args);
-        measure::run_expecting(&mut command, scratch.path(), &[0])
+        fixtures::command(&target, Credentials::Shell, &args)
     });
     let waves = count.div_ceil(concurrency) as u32;
     let concurrency_bound = latency * waves;
@@ -313,9 +340,8 @@ pub fn walk(runtime: &Runtime, options: &Options) {
     fixtures::write_project(&project, &config);
     let dir = project.display().to_string();
 
-    let figures = repeat(runs, || {
-        let mut command = fixtures::command(&target, Credentials::Shell, &["plan", "--dir", &dir]);
-        measure::run_expecting(&mut command, scratch.path(), &[0])
+    let figures = repeat(runs, scratch.path(), || {
+        fixtures::command(&target, Credentials::Shell, &["plan", "--dir", &dir])
     });
     let rounds = (count as u32 + 1).div_ceil(200);
     println!("authkit-sync plan            {figures}");
@@ -412,16 +438,21 @@ impl Pages for HttpList {
     }
 }
 
-/// A monorepo of `count` typical projects, each with its own ports, under `root/apps`.
-fn monorepo(root: &Path, count: usize) -> String {
+/// A monorepo of `count` projects made by `config` (from a port), under `root/apps`.
+fn monorepo(root: &Path, count: usize, config: impl Fn(u16) -> serde_json::Value) -> String {
     for i in 0..count {
-        let config = fixtures::typical_config()
-            .to_string()
-            .replace("3000", &(4000 + i).to_string());
-        let config: serde_json::Value = serde_json::from_str(&config).expect("json");
-        fixtures::write_project(&root.join(format!("apps/app{i:02}")), &config);
+        let port = 4000 + u16::try_from(i).expect("port");
+        fixtures::write_project(&root.join(format!("apps/app{i:02}")), &config(port));
     }
     format!("{}/apps/*", root.display())
+}
+
+/// A typical project on `port` instead of 3000.
+fn typical_on(port: u16) -> serde_json::Value {
+    let text = fixtures::typical_config()
+        .to_string()
+        .replace("3000", &port.to_string());
+    serde_json::from_str(&text).expect("json")
 }
 
 /// Many projects in one run, under one emulator and one API key: how the wall time grows with
@@ -431,37 +462,41 @@ pub fn projects(runtime: &Runtime, options: &Options) {
     let runs = options.runs.min(10);
     let at_once = 16;
     println!(
-        "== projects: plan --dir 'apps/*' over typical projects, one emulator, latency L = {} \
+        "== projects: plan --dir 'apps/*', small projects (1 redirect URI, 1 CORS origin, \
+         homepage, 2 .env.local variables) sharing one emulator and one API key, latency L = {} \
          ms, {at_once} projects at once",
         latency.as_millis()
     );
-    let emulator = start(runtime, latency, None);
+    // The repeated runs of this section send more than WorkOS's 6,000 requests a minute; the
+    // limit is lifted here so that each run is measured alone, and applied below on its own.
+    let config = emulator::Config {
+        latency,
+        rate_limit: Some(u32::MAX),
+        ..Default::default()
+    };
+    let emulator = runtime.block_on(Emulator::start(config)).expect("emulator");
     let target = target(&emulator);
     let mut one_project = Duration::ZERO;
+    let plan =
+        |glob: &str| fixtures::command(&target, Credentials::Shell, &["plan", "--dir", glob]);
     for count in [1, 10, 25, 50] {
         reset(runtime, &emulator);
         let scratch = scratch();
-        let glob = monorepo(scratch.path(), count);
-        let mut setup = fixtures::command(
-            &target,
-            Credentials::Shell,
-            &["apply", "--auto-approve", "--dir", &glob],
+        let glob = monorepo(scratch.path(), count, fixtures::small_config);
+        let apply = ["apply", "--auto-approve", "--dir", glob.as_str()];
+        setup(
+            &fixtures::command(&target, Credentials::Shell, &apply),
+            scratch.path(),
         );
-        measure::run_expecting(&mut setup, scratch.path(), &[0]);
-        let figures = repeat(runs, || {
-            let args = ["plan", "--dir", glob.as_str()];
-            let mut command = fixtures::command(&target, Credentials::Shell, &args);
-            measure::run_expecting(&mut command, scratch.path(), &[0])
-        });
+        let figures = repeat(runs, scratch.path(), || plan(&glob));
         if count == 1 {
             one_project = figures.wall.median;
         }
         let waves = count.div_ceil(at_once) as u32;
         println!("{count:>2} projects  {figures}");
         println!(
-            "             ceil({count} / {at_once}) x L = {} ms; {count} x L = {} ms; {count} \
-             separate runs of one project (median) = {} ms; requests {} (rate-limit bound at \
-             100 per second: {} ms)",
+            "             ceil({count} / {at_once}) x L = {} ms; {count} x L = {} ms; {count} runs \
+             of one project = {} ms; {} list reads (at a steady 100 per second: {} ms)",
             ms(latency * waves),
             ms(latency * count as u32),
             ms(one_project * count as u32),
@@ -469,9 +504,21 @@ pub fn projects(runtime: &Runtime, options: &Options) {
             ms(Duration::from_millis(20 * count as u64))
         );
     }
+
+    // Typical projects: three URIs each make the shared lists 150 items long, two pages.
+    reset(runtime, &emulator);
+    let scratch = scratch();
+    let glob = monorepo(scratch.path(), 50, typical_on);
+    let apply = ["apply", "--auto-approve", "--dir", glob.as_str()];
+    setup(
+        &fixtures::command(&target, Credentials::Shell, &apply),
+        scratch.path(),
+    );
+    let figures = repeat(runs, scratch.path(), || plan(&glob));
+    println!("50 typical projects (lists of 150 items, 2 round trips each)  {figures}");
     stop(runtime, emulator);
 
-    // The same 50 projects with a rate limit their 100 reads exceed.
+    // The small projects again, with a rate limit their 100 reads exceed.
     let limit = 60;
     let config = emulator::Config {
         latency,
@@ -480,16 +527,15 @@ pub fn projects(runtime: &Runtime, options: &Options) {
     };
     let emulator = runtime.block_on(Emulator::start(config)).expect("emulator");
     let limited = self::target(&emulator);
-    let scratch = scratch();
-    let glob = monorepo(scratch.path(), 50);
-    let started = Instant::now();
-    let mut command = fixtures::command(&limited, Credentials::Shell, &["plan", "--dir", &glob]);
-    let run = measure::run(&mut command, scratch.path());
+    let root = self::scratch();
+    let glob = monorepo(root.path(), 50, fixtures::small_config);
+    let spec = fixtures::command(&limited, Credentials::Shell, &["plan", "--dir", &glob]);
+    let run = measure::run(&spec, root.path(), Measure::Wall);
     println!(
-        "50 projects, rate limit {limit} per 60 s window: exit {}, wall {} ms (100 reads need 2 \
-         windows: the second opens 60 s after the first request)",
+        "50 small projects, rate limit {limit} requests per 60 s window: exit {}, wall {} ms \
+         (100 reads need 2 windows: the second opens 60 s after the first request)",
         run.code,
-        ms(started.elapsed())
+        ms(run.wall)
     );
     stop(runtime, emulator);
 }
