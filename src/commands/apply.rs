@@ -155,12 +155,9 @@ async fn apply_many(
     let planned = for_each(dirs, |dir| async move {
         let mut run = ProjectRun::default();
         let pending = match job.prepare(dir, &mut run.text).await {
-            Ok(pending) => {
-                run.result = Some(Ok(Exit::Ok));
-                pending
-            }
+            Ok(pending) => pending,
             Err(error) => {
-                run.result = Some(Err(error));
+                run.result = Err(error);
                 None
             }
         };
@@ -196,7 +193,7 @@ async fn apply_many(
             changed: true,
             ..ProjectRun::default()
         };
-        run.result = Some(execute(session, emulator, pending, &mut run.text).await);
+        run.result = execute(session, emulator, pending, &mut run.text).await;
         Some(run)
     })
     .await;

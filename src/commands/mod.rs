@@ -221,7 +221,6 @@ fn no_section(target: Target) -> String {
 }
 
 /// What one project's part of a command produced.
-#[derive(Default)]
 pub struct ProjectRun {
     /// Its output, as a run over this project alone prints it.
     pub text: String,
@@ -231,14 +230,26 @@ pub struct ProjectRun {
     pub summary: Option<Summary>,
     /// Whether it has changes (plan and apply) or drift, whatever the exit code says.
     pub changed: bool,
-    pub result: Option<anyhow::Result<Exit>>,
+    pub result: anyhow::Result<Exit>,
+}
+
+impl Default for ProjectRun {
+    fn default() -> ProjectRun {
+        ProjectRun {
+            text: String::new(),
+            document: None,
+            summary: None,
+            changed: false,
+            result: Ok(Exit::Ok),
+        }
+    }
 }
 
 impl ProjectRun {
     fn exit(&self) -> Exit {
         match &self.result {
-            Some(Ok(exit)) => *exit,
-            Some(Err(_)) | None => Exit::Error,
+            Ok(exit) => *exit,
+            Err(_) => Exit::Error,
         }
     }
 
@@ -255,10 +266,7 @@ impl ProjectRun {
             document: self.document,
             summary: self.summary,
             status,
-            error: match self.result {
-                Some(Err(error)) => Some(format!("{error:#}")),
-                _ => None,
-            },
+            error: self.result.err().map(|error| format!("{error:#}")),
             exit_code: exit as u8,
         }
     }
@@ -289,7 +297,7 @@ fn finish(
             return Ok(Exit::Ok);
         };
         emit(&run.text)?;
-        return run.result.unwrap_or(Ok(Exit::Error));
+        return run.result;
     }
     let exit = combine(runs.iter().map(ProjectRun::exit));
     let sections: Vec<Section> = selection

@@ -97,10 +97,10 @@ pub async fn plan(
     }
     let checks = CheckOptions::new(session, &args.checks, args.strict, false);
     let job = Job::new(session, emulator, selection, checks)?;
-    let (job, args_ref) = (&job, &args);
+    let (job, args) = (&job, &args);
     let runs = for_each(&selection.dirs, |dir| async move {
         let mut run = ProjectRun::default();
-        run.result = Some(plan_project(job, dir, args_ref, &mut run).await);
+        run.result = plan_project(job, dir, args, &mut run).await;
         run
     })
     .await;
@@ -283,10 +283,10 @@ pub async fn drift(
 ) -> anyhow::Result<Exit> {
     let checks = CheckOptions::new(session, &args.checks, args.strict, true);
     let job = Job::new(session, emulator, selection, checks)?;
-    let (job, args_ref) = (&job, &args);
+    let (job, args) = (&job, &args);
     let runs = for_each(&selection.dirs, |dir| async move {
         let mut run = ProjectRun::default();
-        run.result = Some(drift_project(job, dir, args_ref, &mut run).await);
+        run.result = drift_project(job, dir, args, &mut run).await;
         run
     })
     .await;
