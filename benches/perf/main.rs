@@ -21,28 +21,33 @@ use std::time::Duration;
 
 /// What to run, from the command line.
 pub struct Options {
-    /// Whether cargo runs this as a benchmark (`cargo bench` passes `--bench`) rather than as a
-    /// test (`cargo test --all-targets`), where it only says how to run it.
-    pub bench: bool,
     pub sections: Vec<String>,
     pub runs: usize,
     pub latency: Duration,
 }
 
 /// Reads the command line; `--launch` makes this process the memory-measuring launcher.
+/// Without `--bench`, test runners are calling (`cargo test` with no arguments, nextest with
+/// `--list`): there are no tests here, and their flags are not sections.
 fn options() -> Options {
     let mut args = std::env::args_os().skip(1).peekable();
     if args.peek().is_some_and(|a| a == measure::LAUNCH) {
         measure::launch(args.skip(1));
     }
-    parse(args.map(|a| a.to_string_lossy().into_owned()))
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        if !args.iter().any(|a| a == "--list") {
+            println!("the end-to-end benchmarks run with `cargo bench --bench perf`");
+        }
+        std::process::exit(0);
+    }
+    parse(args.into_iter())
 }
 
 const SECTIONS: [&str; 5] = ["startup", "plan", "apply", "walk", "projects"];
 
 fn parse(mut args: impl Iterator<Item = String>) -> Options {
     let mut options = Options {
-        bench: false,
         sections: Vec::new(),
         runs: 20,
         latency: Duration::from_millis(50),
@@ -63,12 +68,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Options {
                     .expect("--latency-ms takes a number");
                 options.latency = Duration::from_millis(ms);
             }
-            "--bench" => options.bench = true,
             "--binary" => {
                 let path = args.next().expect("--binary takes a path");
                 fixtures::use_binary(path.into());
             }
-            // libtest's other flags mean nothing here.
+            // `--bench`, and libtest's other flags, mean nothing more here.
             flag if flag.starts_with("--") => {}
             section if SECTIONS.contains(&section) => options.sections.push(arg.clone()),
             other => panic!("unknown section `{other}`; the sections are {SECTIONS:?}"),
@@ -82,10 +86,6 @@ fn parse(mut args: impl Iterator<Item = String>) -> Options {
 
 fn main() {
     let options = options();
-    if !options.bench {
-        println!("the end-to-end benchmarks run with `cargo bench --bench perf`");
-        return;
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
