@@ -14,11 +14,14 @@
 //! once (300 items take 3, not 2), while long lists take as few as the API allows (10,000: 51).
 //!
 //! Object ids are opaque, so the walks cannot compare positions; they meet when a page holds an
-//! id the other walk already has. That first shared id must be the other walk's last one, and
-//! the rest of the page must retrace the other walk's items; anything else means the list
-//! changed between pages (or the server orders its pages in some other way), and the list is
-//! then read again with a plain walk, the one [`forward`] does. No walk can run forever: a
-//! cursor seen twice and a walk longer than [`MAX_PAGES`] both end it with an error.
+//! id the other walk already has. That first shared id must be the other walk's last one, at
+//! least one item must come before it (the other walk said more items follow its last one),
+//! and the rest of the page must retrace the other walk's items. Anything else means the list
+//! changed between pages, or the server pages in some other way: the newest-first walk is then
+//! given up, and the oldest-first walk, which makes exactly the requests of the plain walk
+//! [`forward`], goes on alone to the end. The result is then what the plain walk returns,
+//! which treats a cursor as a position and so ends even while items come and go. No walk runs
+//! forever: a cursor seen twice and more than [`MAX_PAGES`] pages both end it with an error.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -97,51 +100,71 @@ pub async fn forward<P: Pages>(pages: &P) -> anyhow::Result<Walked<P::Item>> {
             Answer::Page(page) => page,
             Answer::Missing(status) => return Ok(Walked::Missing(status)),
         };
-        walk.items.extend(page.items);
-        if !walk.advance(page.after, pages.label())? {
-            return Ok(Walked::Items(walk.items));
+        if let Step::Done(items) = walk.alone(page, pages.label())? {
+            return Ok(Walked::Items(items));
         }
     }
     anyhow::bail!("{} did not end after {MAX_PAGES} pages", pages.label())
 }
 
+const ASC: usize = 0;
+const DESC: usize = 1;
+
 /// Walks the list from both ends at once until the walks meet; see the module documentation.
 pub async fn from_both_ends<P: Pages>(pages: &P) -> anyhow::Result<Walked<P::Item>> {
+    let label = pages.label();
     let mut walks: [Walk<P::Item>; 2] = [Walk::new(Order::Asc), Walk::new(Order::Desc)];
     let mut in_flight = FuturesUnordered::new();
-    in_flight.push(fetch(pages, 0, Order::Asc, None));
+    in_flight.push(fetch(pages, ASC, Order::Asc, None));
     let mut desc_started = false;
+    let mut desc_given_up = false;
     let mut fetched = 0;
 
     while let Some((side, answer)) = in_flight.next().await {
+        if side == DESC && desc_given_up {
+            continue;
+        }
         let page = match answer? {
             Answer::Page(page) => page,
             Answer::Missing(status) => return Ok(Walked::Missing(status)),
         };
         fetched += 1;
-        match meet::<P>(&mut walks, side, page, pages.label())? {
-            Step::Met(items) => return Ok(Walked::Items(items)),
-            Step::Changed => {
-                // Dropping the other walk's request in flight cancels it.
-                drop(in_flight);
-                tracing::debug!(
-                    list = pages.label(),
-                    "the walks from both ends did not meet cleanly; the list changed while it \
-                     was read, so it is read again from the start"
-                );
-                return forward(pages).await;
+        if fetched > MAX_PAGES {
+            break;
+        }
+        let step = if desc_given_up {
+            walks[ASC].alone(page, label)?
+        } else {
+            match meet::<P>(&mut walks, side, page, label)? {
+                Meeting::Step(step) => step,
+                Meeting::Apart(page) => {
+                    desc_given_up = true;
+                    tracing::debug!(
+                        list = label,
+                        "the walks from both ends did not meet cleanly, as the list changed \
+                         while it was read; the oldest-first walk goes on alone"
+                    );
+                    match page {
+                        Some(page) if side == ASC => walks[ASC].alone(page, label)?,
+                        // The page was the newest-first walk's; the oldest-first walk's next
+                        // request is in flight.
+                        _ => continue,
+                    }
+                }
             }
-            Step::Next(after) if fetched < MAX_PAGES => {
+        };
+        match step {
+            Step::Done(items) => return Ok(Walked::Items(items)),
+            Step::Next(after) => {
                 in_flight.push(fetch(pages, side, walks[side].order, Some(after)));
                 if !desc_started {
                     desc_started = true;
-                    in_flight.push(fetch(pages, 1, Order::Desc, None));
+                    in_flight.push(fetch(pages, DESC, Order::Desc, None));
                 }
             }
-            Step::Next(_) => break,
         }
     }
-    anyhow::bail!("{} did not end after {MAX_PAGES} pages", pages.label())
+    anyhow::bail!("{label} did not end after {MAX_PAGES} pages")
 }
 
 /// One page request, tagged with the walk it belongs to.
@@ -191,16 +214,35 @@ impl<T> Walk<T> {
         self.after = Some(after);
         Ok(true)
     }
+
+    /// Takes a page as a walk on its own does: every item, then the next cursor.
+    fn alone(&mut self, page: Page<T>, label: &str) -> anyhow::Result<Step<T>> {
+        self.items.extend(page.items);
+        if self.advance(page.after, label)? {
+            return Ok(Step::Next(self.after.clone().unwrap_or_default()));
+        }
+        let mut items = std::mem::take(&mut self.items);
+        if self.order == Order::Desc {
+            items.reverse();
+        }
+        Ok(Step::Done(items))
+    }
+}
+
+/// What a walk does after a page.
+enum Step<T> {
+    /// The list is read: every item, oldest first.
+    Done(Vec<T>),
+    /// The walk goes on after this cursor.
+    Next(String),
 }
 
 /// What a page means for the two walks.
-enum Step<T> {
-    /// The walks met: every item, oldest first.
-    Met(Vec<T>),
-    /// The walks disagree about the list: it changed while they read it.
-    Changed,
-    /// The walk that fetched the page goes on after this cursor.
-    Next(String),
+enum Meeting<T> {
+    Step(Step<T>),
+    /// The walks disagree about the list: it changed while they read it. The page comes back
+    /// unless the newest-first walk, which fetched it, already took it.
+    Apart(Option<Page<T>>),
 }
 
 /// Adds the page fetched by `walks[side]` and decides whether the walks have met.
@@ -209,16 +251,22 @@ fn meet<P: Pages>(
     side: usize,
     page: Page<P::Item>,
     label: &str,
-) -> anyhow::Result<Step<P::Item>> {
+) -> anyhow::Result<Meeting<P::Item>> {
     let [asc, desc] = walks;
-    let (this, other) = if side == 0 { (asc, desc) } else { (desc, asc) };
+    let (this, other) = if side == ASC {
+        (asc, desc)
+    } else {
+        (desc, asc)
+    };
 
     let shared = page
         .items
         .iter()
         .position(|item| other.ids.contains(P::id(item)));
     if let Some(seam) = shared {
-        // From the seam on, the page must retrace the other walk's items, newest of them first.
+        // The other walk said more items follow its last one, so one at least comes before the
+        // seam; from the seam on, the page must retrace the other walk's items, newest first.
+        let follows = this.items.len() + seam > 0;
         let retraced = page.items[seam..].iter().enumerate().all(|(back, item)| {
             other
                 .items
@@ -226,8 +274,8 @@ fn meet<P: Pages>(
                 .checked_sub(back + 1)
                 .is_some_and(|at| P::id(&other.items[at]) == P::id(item))
         });
-        if !retraced {
-            return Ok(Step::Changed);
+        if !(follows && retraced) {
+            return Ok(Meeting::Apart(Some(page)));
         }
         let mut items = std::mem::take(&mut this.items);
         items.extend(page.items.into_iter().take(seam));
@@ -235,25 +283,19 @@ fn meet<P: Pages>(
         if this.order == Order::Desc {
             items.reverse();
         }
-        return Ok(Step::Met(items));
+        return Ok(Meeting::Step(Step::Done(items)));
     }
 
     this.ids
         .extend(page.items.iter().map(|item| P::id(item).to_owned()));
-    this.items.extend(page.items);
-    if this.advance(page.after, label)? {
-        return Ok(Step::Next(this.after.clone().unwrap_or_default()));
+    let step = this.alone(page, label)?;
+    // The oldest-first walk reaching the end alone has made a whole plain walk. The newest-first
+    // one has read the whole list only if the other walk holds nothing: items it never met
+    // were removed meanwhile.
+    if side == DESC && matches!(step, Step::Done(_)) && !other.items.is_empty() {
+        return Ok(Meeting::Apart(None));
     }
-    // This walk reached the far end alone. That is the whole list only if the other walk has
-    // seen nothing yet; items it holds that this walk never met were removed meanwhile.
-    if !other.items.is_empty() {
-        return Ok(Step::Changed);
-    }
-    let mut items = std::mem::take(&mut this.items);
-    if this.order == Order::Desc {
-        items.reverse();
-    }
-    Ok(Step::Met(items))
+    Ok(Meeting::Step(step))
 }
 
 #[cfg(test)]
@@ -380,7 +422,7 @@ mod tests {
             let fake = Fake::new(len);
             let started = Instant::now();
             let plain = items(forward(&fake).await.unwrap());
-            assert_eq!(plain, fake.current(), "forward, {len} items");
+            assert!(plain == fake.current(), "forward, {len} items");
             let plain_serial = serial(started);
             assert_eq!(
                 plain_serial,
@@ -390,7 +432,7 @@ mod tests {
 
             let started = Instant::now();
             let both = items(from_both_ends(&fake).await.unwrap());
-            assert_eq!(both, plain, "both ends, {len} items");
+            assert!(both == plain, "both ends, {len} items");
             // The first round trip reads 100 items, each later one 200; the walks know they
             // met only when a page overlaps the other walk.
             let bound = len.div_ceil(100).clamp(1, (len + 100) / 200 + 1);
@@ -407,7 +449,7 @@ mod tests {
         let fake = Fake::new(10_000);
         let started = Instant::now();
         let both = items(from_both_ends(&fake).await.unwrap());
-        assert_eq!(both, fake.current());
+        assert!(both == fake.current());
         assert_eq!(serial(started), 51);
         // Both walks stop where they meet: no page is read twice but the one at the seam.
         assert!(fake.requests() <= 102, "{} requests", fake.requests());
@@ -435,25 +477,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_list_changed_while_walking_is_read_again() {
-        // The asc walk has read up to item 499 and the desc walk down to item 500 when items
-        // 450 to 549 are deleted: the next asc page starts at 550, which the desc walk holds
-        // but is not where it stopped.
+    async fn a_list_changed_while_walking_is_finished_by_the_oldest_first_walk() {
+        // After five round trips the asc walk has read up to item 499 and the desc walk down
+        // to item 600, and items 450 to 649 are deleted: the next asc page starts at 650,
+        // which the desc walk holds but is not where it stopped. The asc walk goes on alone,
+        // as a plain walk would have: it keeps 450 to 499, read before they went, and returns
+        // no item twice.
         let fake = Fake {
             change: Box::new(|number, ids| {
-                if number == 10 {
-                    ids.retain(|i| !(id(450)..id(550)).contains(i));
+                if number == 9 {
+                    ids.retain(|i| !(id(450)..id(650)).contains(i));
                 }
             }),
             ..Fake::new(1_000)
         };
         let both = items(from_both_ends(&fake).await.unwrap());
-        assert_eq!(both, fake.current());
-        assert_eq!(both.len(), 900);
-        assert!(
-            fake.requests() > 12,
-            "read again: {} requests",
-            fake.requests()
+        let plain: Vec<String> = (0..500).chain(650..1_000).map(id).collect();
+        assert!(both == plain, "{} items", both.len());
+        assert_eq!(
+            fake.requests(),
+            14,
+            "11 from both ends, then 3 more asc pages"
         );
 
         // An item is added at the newest end after the desc walk started there: it is missed,
@@ -473,8 +517,8 @@ mod tests {
         after.push(id(5_000));
         assert!(both == before || both == after, "{both:?}");
 
-        // Items vanish near the middle on every other request: the walk still ends, and
-        // nothing comes twice.
+        // Items vanish near the middle on every other request: the walk still ends, in order,
+        // and nothing comes twice.
         let fake = Fake {
             change: Box::new(|number, ids| {
                 if ids.len() > 10 && number % 2 == 0 {
@@ -486,8 +530,14 @@ mod tests {
             ..Fake::new(300)
         };
         let both = items(from_both_ends(&fake).await.unwrap());
-        let unique: HashSet<&String> = both.iter().collect();
-        assert_eq!(unique.len(), both.len(), "no item twice");
+        let mut sorted = both.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, both, "in order, no item twice");
+        assert!(
+            fake.current().iter().all(|i| both.contains(i)),
+            "no item kept is missed"
+        );
         assert!(fake.requests() < 200, "{} requests", fake.requests());
     }
 
@@ -539,8 +589,42 @@ mod tests {
         }
     }
 
+    /// A server that answers the same one-item page, with the same cursor, whatever is asked.
+    struct Stuck {
+        requests: Mutex<usize>,
+    }
+
+    impl Pages for Stuck {
+        type Item = String;
+
+        fn id(item: &String) -> &str {
+            item
+        }
+
+        fn label(&self) -> &str {
+            "GET /stuck"
+        }
+
+        async fn page(&self, _: Order, _: Option<&str>) -> anyhow::Result<Answer<String>> {
+            *self.requests.lock().unwrap() += 1;
+            Ok(Answer::Page(Page {
+                items: vec!["item".to_owned()],
+                after: Some("cursor".to_owned()),
+            }))
+        }
+    }
+
     #[tokio::test]
     async fn no_walk_runs_forever() {
+        // Both walks see the same item, but the asc walk was told more follow it: they do not
+        // meet, and the asc walk alone sees the cursor again.
+        let stuck = Stuck {
+            requests: Mutex::new(0),
+        };
+        let error = from_both_ends(&stuck).await.unwrap_err().to_string();
+        assert!(error.contains("`cursor` twice"), "{error}");
+        assert!(*stuck.requests.lock().unwrap() <= 3);
+
         let repeating = Endless {
             repeat: true,
             requests: Mutex::new(0),
