@@ -359,6 +359,27 @@ pub fn add_environment(desired: &mut Desired, name: &str) {
 }
 
 /// Compiles the section into the desired state.
+/// Compiles `section` with stand-ins for the credentials, to refuse the values that cannot
+/// work before any request is sent: the real credentials may come from the Convex deployment,
+/// and reading them takes a request. A value that only the real credentials make wrong (a
+/// redirect URI on plain http with a production key) is still refused, by [`compile`], before
+/// any write.
+pub fn check_offline(
+    section: SectionView<'_>,
+    framework: Option<Framework>,
+    build_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Problems> {
+    let auth = |var: AuthVar| Some(format!("placeholder_{}", var.env_name().to_lowercase()));
+    let inputs = Inputs {
+        section,
+        framework,
+        auth: &auth,
+        build_env,
+        auth_pending: false,
+    };
+    compile(&inputs).map(|_| ())
+}
+
 pub fn compile(inputs: &Inputs<'_>) -> Result<Desired, Problems> {
     let mut compiler = Compiler {
         inputs,

@@ -463,7 +463,12 @@ impl Client {
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
-            .map(|id| String::from_utf8_lossy(&redact(id.as_bytes(), secret)).into_owned());
+            .map(|id| {
+                server_text(
+                    &String::from_utf8_lossy(&redact(id.as_bytes(), secret)),
+                    100,
+                )
+            });
         tracing::debug!(
             method = %method,
             path = url.path(),
@@ -511,6 +516,28 @@ fn finish(
         }),
         Err(last) => Err(last),
     }
+}
+
+/// Text a server sent, made safe to print: at most `limit` characters (then an ellipsis), and every
+/// control character (an escape sequence could rewrite the terminal or forge a line of output)
+/// or bidirectional override (which could make text read differently than it is) written as
+/// an escape instead. Everything a server says goes through this before it reaches a message.
+pub fn server_text(text: &str, limit: usize) -> String {
+    let mut shown = String::with_capacity(text.len().min(limit + 8));
+    for (count, c) in text.chars().enumerate() {
+        if count == limit {
+            shown.push('\u{2026}');
+            break;
+        }
+        let invisible = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// A server that echoes a request's credential (in an error body, say) must not make the tool

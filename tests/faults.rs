@@ -280,3 +280,54 @@ fn apply_converges_under_a_harsh_mix_after_failing() {
     let failed: usize = tallies.iter().map(|t| t.failed_applies).sum();
     assert!(failed > 0, "{tallies:?}");
 }
+
+#[test]
+fn prune_converges_when_answers_to_deletes_are_lost() {
+    // Extra items, made on a fault-free emulator whose state the faulty one then loads.
+    let directory = tempfile::tempdir().unwrap();
+    let state_file = directory.path().join("state.json");
+    {
+        let clean = TestEmulator::with_config(Config {
+            state_file: Some(state_file.clone()),
+            ..Config::default()
+        });
+        // The first one becomes the environment's default, which prune never deletes.
+        clean.create_redirect_uri(REDIRECT_URIS[0]);
+        for i in 0..8 {
+            clean.create_redirect_uri(&format!("http://localhost:4{i:03}/old"));
+        }
+    }
+    let emulator = TestEmulator::with_config(Config {
+        state_file: Some(state_file),
+        faults: "lost=0.4,reset=0.1".parse().unwrap(),
+        seed: 31,
+        ..Config::default()
+    });
+    let project = project();
+
+    let mut notes = String::new();
+    for run_number in 0.. {
+        assert!(run_number < 8, "apply --prune did not succeed in 8 runs");
+        let output = run(&project, &emulator, &["apply", "--auto-approve", "--prune"]);
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        notes.push_str(&text);
+        match output.status.code() {
+            Some(0) => break,
+            Some(1) => assert!(names_a_request(&text), "{text}"),
+            other => panic!("apply --prune exited {other:?}:\n{text}"),
+        }
+    }
+    assert_no_duplicates(&emulator);
+    let plan = run(
+        &project,
+        &emulator,
+        &["plan", "--prune", "--detailed-exitcode"],
+    );
+    assert_ne!(plan.status.code(), Some(2), "{}", stdout(&plan));
+    eprintln!(
+        "prune under lost answers: {} already gone, {} already existed; faults {}",
+        notes.matches("already gone").count(),
+        notes.matches("already existed").count(),
+        emulator.stats()["faults"]
+    );
+}

@@ -171,10 +171,19 @@ fn init_logging(global: &Global) {
     };
     // Only this crate's events: dependencies log request details we do not control.
     let filter = tracing_subscriber::EnvFilter::new(format!("authkit_sync={level}"));
+    // Warnings reach pipeline logs too: colour only on a terminal, as for the plan.
+    let ansi = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_target(false)
+        .with_ansi(ansi)
         .try_init();
 }
 

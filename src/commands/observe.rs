@@ -93,6 +93,12 @@ pub async fn observe_for_apply(
         return Ok(Outcome::NoSection(target));
     };
     project.env_local.check()?;
+    // Values that cannot work stop the run before its first request.
+    desired::check_offline(section, project.framework, &|name| {
+        build_env(session, &project, name)
+    })
+    .map_err(|problems| anyhow::anyhow!("{}: {problems}", project.config_path.display()))?;
+    Endpoint::parse("WORKOS_API_URL", &workos_url(session, emulator))?;
     let client = session.client.clone();
 
     let location = locate(session, &project, emulator, target)?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ConfigError, ConfigErrors};
-use super::locate::{line_column, locate};
+use super::locate::{Locator, line_column};
 use super::model::AuthKit;
 use super::path::JsonPath;
 use super::validate::{Problem, validate};
@@ -41,8 +41,12 @@ pub fn load(file: &Path, bytes: &[u8]) -> Result<Option<AuthKit>, ConfigErrors> 
     let path = JsonPath::root(AUTH_KIT_KEY);
     let problems = validate(section, &path);
     if !problems.is_empty() {
+        let locator = Locator::new(text);
         return Err(fail(
-            problems.into_iter().map(|p| positioned(text, p)).collect(),
+            problems
+                .into_iter()
+                .map(|p| positioned(&locator, p))
+                .collect(),
         ));
     }
 
@@ -53,7 +57,7 @@ pub fn load(file: &Path, bytes: &[u8]) -> Result<Option<AuthKit>, ConfigErrors> 
              authkit-sync, please report it with this file"
         );
         fail(vec![positioned(
-            text,
+            &Locator::new(text),
             Problem {
                 path,
                 message,
@@ -111,14 +115,14 @@ fn not_an_object(text: &str, root: &Value) -> ConfigError {
 }
 
 /// Turns a problem into an error, with the position of its key or value when it can be found.
-fn positioned(text: &str, problem: Problem) -> ConfigError {
-    let position = locate(text, problem.path.steps()).and_then(|found| {
+fn positioned(locator: &Locator<'_>, problem: Problem) -> ConfigError {
+    let position = locator.locate(problem.path.steps()).and_then(|found| {
         let offset = if problem.at_key {
             found.key.unwrap_or(found.value)
         } else {
             found.value
         };
-        line_column(text, offset)
+        locator.line_column(offset)
     });
     ConfigError {
         line: position.map(|(line, _)| line),

@@ -84,7 +84,15 @@ pub(crate) async fn gate(
                 // Never delivered: the cut connection fails on its first write.
                 return StatusCode::SERVICE_UNAVAILABLE.into_response();
             }
-            Fault::Slow => tokio::time::sleep(shared.injector.slow_delay).await,
+            Fault::Slow => {
+                // Held until the delay is over or the emulator stops, so that a slow request
+                // never keeps a shutdown waiting.
+                let mut stopping = shared.stopping.subscribe();
+                tokio::select! {
+                    () = tokio::time::sleep(shared.injector.slow_delay) => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => {}
+                }
+            }
             Fault::Lost => {}
         }
     }

@@ -124,6 +124,8 @@ pub(crate) struct Shared {
     fail_provisioning: Option<u16>,
     injector: Injector,
     stats: Stats,
+    /// Set when the emulator stops, to release requests held by the `slow` fault.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running emulator. Dropping it stops the server too, but only [`Emulator::shutdown`] waits
@@ -197,6 +199,7 @@ impl Emulator {
                 config.slow_delay,
             ),
             stats: Stats::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         let app = router(Arc::clone(&shared), config.legacy)
             .into_make_service_with_connect_info::<Connection>();
@@ -291,6 +294,7 @@ impl Emulator {
         } = self;
 
         // The receiver is gone only if the server already ended, which the join reports.
+        shared.stopping.send_replace(true);
         let _ = stop.send(());
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
             Ok(Ok(Ok(()))) => {}

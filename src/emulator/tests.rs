@@ -1114,3 +1114,25 @@ async fn stats_count_requests_and_faults_until_a_reset() {
     harness.get("/user_management/redirect_uris").await;
     assert_eq!(stats(&harness).await["faults"], json!({"500": 1}));
 }
+
+#[tokio::test]
+async fn a_request_held_by_the_slow_fault_does_not_hold_up_shutdown() {
+    let harness = Harness::with_config(Config {
+        faults: "slow=1".parse().expect("spec"),
+        ..Config::default()
+    })
+    .await;
+    let url = harness.url("/user_management/redirect_uris");
+    let request = harness
+        .http
+        .get(url)
+        .bearer_auth(&harness.key)
+        .timeout(std::time::Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(request.is_err(), "{request:?}");
+
+    let started = std::time::Instant::now();
+    harness.emulator.shutdown().await.expect("clean shutdown");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

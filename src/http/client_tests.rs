@@ -325,3 +325,11 @@ fn the_policy_reads_its_variables() {
     assert!(Policy::from_env(env(&[("AUTHKIT_SYNC_TIMEOUT_SECS", "0")])).is_err());
     assert!(Policy::from_env(env(&[("AUTHKIT_SYNC_RETRY_BUDGET", "-1")])).is_err());
 }
+
+#[test]
+fn server_text_is_shortened_and_shows_control_characters_escaped() {
+    assert_eq!(server_text("plain \u{e9} text", 100), "plain \u{e9} text");
+    assert_eq!(server_text("abcdef", 3), "abc\u{2026}");
+    assert_eq!(server_text("\u{1b}[2Jx\n", 100), "\\u{1b}[2Jx\\u{a}");
+    assert_eq!(server_text("a\u{202e}b", 100), "a\\u{202e}b");
+}

@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Auth, Client, Endpoint, Response};
+use crate::http::{Auth, Client, Endpoint, Response, server_text};
 use crate::plan::Change;
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value};
 use crate::template::AuthVar;
@@ -75,8 +75,8 @@ fn error(api: &'static str, method: Method, path: &str, response: &Response) -> 
         method,
         path: path.to_owned(),
         status: response.status,
-        code: body.code,
-        message: body.message,
+        code: body.code.map(|code| server_text(&code, 100)),
+        message: body.message.map(|message| server_text(&message, 500)),
     }
 }
 
@@ -87,8 +87,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     response: &Response,
 ) -> anyhow::Result<T> {
     serde_json::from_slice(&response.body).with_context(|| {
-        let text = String::from_utf8_lossy(&response.body);
-        let shown: String = text.chars().take(120).collect();
+        let shown = server_text(&String::from_utf8_lossy(&response.body), 120);
         format!("the Convex {api} answered POST {path} with an unexpected body: {shown}")
     })
 }
@@ -155,7 +154,7 @@ impl Deployment {
             QueryAnswer::Error { error_message } => anyhow::bail!(
                 "the Convex deployment {} could not list its environment variables: {}",
                 self.name,
-                error_message.unwrap_or_default()
+                server_text(&error_message.unwrap_or_default(), 500)
             ),
         };
         let vars: Vec<EnvVar> = serde_json::from_value(value).with_context(|| {
@@ -361,7 +360,7 @@ impl Management {
         }
         Ok(Provisioned {
             environment_id: answer.environment_id,
-            environment_name: answer.environment_name,
+            environment_name: server_text(&answer.environment_name, 100),
             client_id: answer.client_id,
             api_key: Secret::new(answer.api_key),
             newly_provisioned: answer.newly_provisioned,

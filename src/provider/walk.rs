@@ -30,6 +30,8 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use reqwest::StatusCode;
 
+use crate::http::server_text;
+
 /// A walk that has not ended after this many pages is a server bug, not a big environment.
 pub const MAX_PAGES: usize = 10_000;
 
@@ -207,8 +209,9 @@ impl<T> Walk<T> {
         };
         if !self.cursors.insert(after.clone()) {
             anyhow::bail!(
-                "WorkOS answered {label} with the cursor `{after}` twice; stopping instead of \
-                 paging forever"
+                "WorkOS answered {label} with the cursor `{}` twice; stopping instead of paging \
+                 forever",
+                server_text(&after, 100)
             );
         }
         self.after = Some(after);

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Auth, Client, Endpoint, Response};
+use crate::http::{Auth, Client, Endpoint, Response, server_text};
 use crate::plan::{Action, Change, Operation};
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value};
 
@@ -124,8 +124,8 @@ impl ApiError {
             method,
             path: path.to_owned(),
             status: response.status,
-            code: body.code,
-            message,
+            code: body.code.map(|code| server_text(&code, 100)),
+            message: message.map(|message| server_text(&message, 500)),
             request_id: response.request_id.clone(),
         }
     }
@@ -187,11 +187,7 @@ fn message_text(message: serde_json::Value) -> Option<String> {
 }
 
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut shown: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        shown.push('…');
-    }
+    let shown = server_text(&String::from_utf8_lossy(body), 200);
     format!("unexpected answer: {shown}")
 }
 

@@ -367,3 +367,71 @@ pub fn fixed_answer_server(status: u16, body: &'static str) -> String {
     });
     url
 }
+
+/// A loopback HTTP server for answers no real server gives: each request (head and body, as
+/// text) goes to `answer`, which writes whatever it likes to the socket and then the connection
+/// is closed. Returns the base URL and the count of requests received so far.
+pub fn scripted_server(
+    answer: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            seen.fetch_add(1, Ordering::SeqCst);
+            let answer = Arc::clone(&answer);
+            std::thread::spawn(move || {
+                let request = read_request(&mut stream);
+                answer(&request, &mut stream);
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Reads one request: its head, then as many body bytes as its content-length says.
+fn read_request(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read as _;
+
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(read) = stream.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if bytes.len() >= end + 4 + length {
+                return text;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Writes a complete answer with a JSON body and closes the connection.
+pub fn write_answer(stream: &mut std::net::TcpStream, status: &str, headers: &str, body: &str) {
+    use std::io::Write as _;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n{headers}\r\n{body}",
+        body.len()
+    );
+}
