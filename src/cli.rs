@@ -27,9 +27,11 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Project directory holding convex.json
-    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
-    pub dir: PathBuf,
+    /// Project directory holding convex.json [default: .]. Repeat it, or give a glob such as
+    /// 'apps/*' (quoted; it stands for the matching directories that hold a convex.json), to
+    /// plan, apply or check drift of several projects in one run
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Vec<PathBuf>,
 
     /// Section of authKit to work on [default: from CONVEX_DEPLOY_KEY's prefix, else dev]
     #[arg(long, global = true, value_parser = parse_target)]

@@ -323,6 +323,22 @@ pub fn required_credentials(section: &SectionView<'_>) -> Vec<AuthVar> {
         .collect()
 }
 
+/// The WorkOS lists a section manages, in the order `compile` takes charge of them: known
+/// before compiling, so that they can be read while the credentials are still being resolved.
+pub fn managed_lists(section: &SectionView<'_>) -> Vec<ResourceKind> {
+    let Some(configure) = section.configure else {
+        return Vec::new();
+    };
+    let mut kinds = Vec::new();
+    if !configure.redirect_uris.is_empty() {
+        kinds.push(ResourceKind::RedirectUri);
+    }
+    if !configure.cors_origins.is_empty() {
+        kinds.push(ResourceKind::CorsOrigin);
+    }
+    kinds
+}
+
 /// Adds the deployment variables that make the deployment's `auth.config.ts` see the
 /// credentials this run uses. `value` gives each variable's desired value, if known.
 pub fn add_deployment_vars(desired: &mut Desired, value: impl Fn(AuthVar) -> Option<Value>) {

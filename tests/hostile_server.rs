@@ -125,7 +125,9 @@ fn a_cursor_that_repeats_is_refused() {
     let project = project();
     let output = apply(&project, &url);
     assert_refused(&project, &output, &["cursor `cursor_same` twice"]);
-    assert!(count.load(Ordering::SeqCst) <= 4, "{count:?}");
+    // Two lists, each read from both ends once its first page says more follow: at most three
+    // requests each before the repeated cursor shows.
+    assert!(count.load(Ordering::SeqCst) <= 6, "{count:?}");
 }
 
 #[test]

@@ -200,7 +200,8 @@ fn a_server_echoing_the_authorization_header_leaks_nothing() {
 fn retries_under_faults_log_no_secret() {
     let emulator = TestEmulator::with_config(Config {
         faults: "429=0.2,500=0.2,reset=0.1".parse().unwrap(),
-        seed: 5,
+        // A seed whose faults hit both runs, given the requests they send at once.
+        seed: 4,
         latency: Duration::from_millis(1),
         ..Config::default()
     });

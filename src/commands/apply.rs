@@ -2,7 +2,7 @@
 //! plan file (which is the approval, and is refused when stale).
 
 use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::apply::{self, Writers};
 use crate::checks;
@@ -15,71 +15,213 @@ use crate::provider::convex::ConvexWriter;
 use crate::provider::env_file::{EnvFileWriter, OnChange};
 use crate::provider::workos::{self, WorkosWriter};
 use crate::render::json::PlanDocument;
+use crate::render::projects::{Section, Verb};
 use crate::render::{self, table};
 use crate::state::ResourceKind;
 use crate::target::Target;
 
 use super::checks::{CheckOptions, stop_on_errors};
 use super::observe::{Connections, Observation, Outcome, Request, observe_for_apply};
-use super::{Exit, Session, emit, no_section};
+use super::projects::{Selection, for_each};
+use super::{Exit, ProjectRun, Session, emit, no_section};
 
 pub async fn apply(
     session: &Session,
     emulator: Option<&Emulator>,
+    selection: &Selection,
     args: ApplyArgs,
 ) -> anyhow::Result<Exit> {
     match &args.plan_file {
-        Some(path) => apply_saved(session, emulator, path, &args).await,
-        None => apply_fresh(session, emulator, &args).await,
+        Some(path) => {
+            let dir = selection.only("apply PLAN_FILE")?;
+            apply_saved(session, emulator, dir, path, &args).await
+        }
+        None if selection.several => apply_many(session, emulator, selection, &args).await,
+        None => apply_one(session, emulator, selection.only("apply")?, &args).await,
     }
 }
 
-async fn apply_fresh(
+/// A project whose plan is made, shown and waiting for approval.
+struct Pending {
+    observation: Observation,
+    connections: Connections,
+    again: Again,
+}
+
+/// What every project of `apply` shares.
+struct Job<'a> {
+    session: &'a Session,
+    emulator: Option<&'a Emulator>,
+    target: Target,
+    args: &'a ApplyArgs,
+    checks: CheckOptions<'a>,
+}
+
+impl Job<'_> {
+    /// Plans one project and renders its plan into `out`; `None` when there is nothing to
+    /// apply. Nothing is written: a failed check stops the project here.
+    async fn prepare(&self, dir: &Path, out: &mut String) -> anyhow::Result<Option<Pending>> {
+        let (session, args) = (self.session, self.args);
+        let salt = Salt::random()?;
+        let request = Request {
+            dir,
+            target: self.target,
+            prune: args.prune,
+            salt: &salt,
+            provisioned: None,
+        };
+        let (observation, connections) =
+            match observe_for_apply(session, self.emulator, request).await? {
+                Outcome::Observed(observed) => observed,
+                Outcome::NoSection(target) => {
+                    out.push_str(&no_section(target));
+                    return Ok(None);
+                }
+            };
+        out.push_str(&observation.header);
+        let findings = self.checks.settle(observation.findings.clone());
+        if !session.global.quiet || !args.auto_approve {
+            out.push_str(&table::plan(&observation.plan, &findings, session.style));
+        } else if !checks::failed(&findings).is_empty() {
+            out.push_str(&render::findings::findings(&findings, session.style));
+        }
+        // Before the prompt and before any writer exists: a failed check writes nothing.
+        stop_on_errors(&findings, ", so nothing was applied")?;
+        if observation.plan.is_empty() {
+            return Ok(None);
+        }
+        let again = Again {
+            dir: dir.to_owned(),
+            target: self.target,
+            prune: args.prune,
+            salt,
+            env_file_changed: OnChange::Replan,
+        };
+        Ok(Some(Pending {
+            observation,
+            connections,
+            again,
+        }))
+    }
+}
+
+async fn apply_one(
     session: &Session,
     emulator: Option<&Emulator>,
+    dir: &Path,
     args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
-    let target = session.target()?;
-    let salt = Salt::random()?;
-    let request = Request {
-        target,
-        prune: args.prune,
-        salt: &salt,
-        provisioned: None,
+    let job = Job {
+        session,
+        emulator,
+        target: session.target()?,
+        args,
+        checks: CheckOptions::new(session, &args.checks, args.strict, false),
     };
-    let (observation, connections) = match observe_for_apply(session, emulator, request).await? {
-        Outcome::Observed(observed) => observed,
-        Outcome::NoSection(target) => return no_section(target),
-    };
-    let findings = CheckOptions::new(session, &args.checks, args.strict, false)
-        .settle(observation.findings.clone());
-    if !session.global.quiet || !args.auto_approve {
-        emit(&table::plan(&observation.plan, &findings, session.style))?;
-    } else if !checks::failed(&findings).is_empty() {
-        emit(&render::findings::findings(&findings, session.style))?;
-    }
-    // Before the prompt and before any writer exists: a failed check writes nothing.
-    stop_on_errors(&findings, ", so nothing was applied")?;
-    if observation.plan.is_empty() {
+    let mut out = String::new();
+    let prepared = job.prepare(dir, &mut out).await;
+    emit(&out)?;
+    let Some(pending) = prepared? else {
         return Ok(Exit::Ok);
-    }
-    if !args.auto_approve && !confirm()? {
+    };
+    if !args.auto_approve && !confirm("Do you want to perform these actions?")? {
         eprintln!("Apply cancelled.");
         return Ok(Exit::Error);
     }
-    let again = Again {
+    let mut out = String::new();
+    let exit = execute(session, emulator, pending, &mut out).await;
+    emit(&out)?;
+    exit
+}
+
+/// Several projects: every plan first, one approval for all of them, then every project
+/// applies, and one summary. A project whose plan failed is reported and left out; the others
+/// go on.
+async fn apply_many(
+    session: &Session,
+    emulator: Option<&Emulator>,
+    selection: &Selection,
+    args: &ApplyArgs,
+) -> anyhow::Result<Exit> {
+    let job = Job {
+        session,
         emulator,
-        target,
-        prune: args.prune,
-        salt: &salt,
-        env_file_changed: OnChange::Replan,
+        target: session.target()?,
+        args,
+        checks: CheckOptions::new(session, &args.checks, args.strict, false),
     };
-    execute(session, observation, connections, again).await
+    let job = &job;
+    let dirs = &selection.dirs;
+    let planned = for_each(dirs, |dir| async move {
+        let mut run = ProjectRun::default();
+        let pending = match job.prepare(dir, &mut run.text).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                run.result = Err(error);
+                None
+            }
+        };
+        run.summary = pending.as_ref().map(|p| p.observation.plan.summary());
+        run.changed = pending.is_some();
+        (run, pending)
+    })
+    .await;
+    let (plans, pending): (Vec<ProjectRun>, Vec<Option<Pending>>) = planned.into_iter().unzip();
+    let plans: Vec<Section> = plans
+        .into_iter()
+        .zip(dirs)
+        .map(|(run, dir)| run.into_section(dir))
+        .collect();
+    emit(&render::projects::sections(&plans))?;
+
+    let ready = pending.iter().flatten().count();
+    if ready > 0 && !args.auto_approve {
+        let question = format!(
+            "Do you want to perform these actions in {ready} project{}?",
+            if ready == 1 { "" } else { "s" }
+        );
+        if !confirm(&question)? {
+            eprintln!("Apply cancelled.");
+            return Ok(Exit::Error);
+        }
+    }
+
+    let applied = for_each(pending, |pending| async move {
+        let pending = pending?;
+        let mut run = ProjectRun {
+            summary: Some(pending.observation.plan.summary()),
+            changed: true,
+            ..ProjectRun::default()
+        };
+        run.result = execute(session, emulator, pending, &mut run.text).await;
+        Some(run)
+    })
+    .await;
+    // The reports of the projects that applied, then a summary over all of them, where a
+    // project that did not get to apply is represented by its plan.
+    let mut reports = Vec::new();
+    let mut outcomes = Vec::new();
+    for ((plan, applied), dir) in plans.into_iter().zip(applied).zip(dirs) {
+        match applied {
+            Some(run) => {
+                let report = run.into_section(dir);
+                outcomes.push(report.clone());
+                reports.push(report);
+            }
+            None => outcomes.push(plan),
+        }
+    }
+    emit(&render::projects::sections(&reports))?;
+    emit(&render::projects::summary(&outcomes, Verb::Apply))?;
+    Ok(super::combine(
+        outcomes.iter().map(|s| Exit::from_code(s.exit_code)),
+    ))
 }
 
 async fn apply_saved(
     session: &Session,
     emulator: Option<&Emulator>,
+    dir: &Path,
     path: &Path,
     args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
@@ -94,6 +236,7 @@ async fn apply_saved(
     let target = session.global.target.unwrap_or(saved.target);
     let options = saved.options;
     let request = Request {
+        dir,
         target,
         prune: options.prune,
         salt,
@@ -107,6 +250,7 @@ async fn apply_saved(
             path.display()
         ),
     };
+    emit(&observation.header)?;
 
     let reasons = stale_reasons(saved_inputs, &observation.inputs);
     if !reasons.is_empty() {
@@ -142,32 +286,45 @@ async fn apply_saved(
     if observation.plan.is_empty() {
         return Ok(Exit::Ok);
     }
-    let again = Again {
-        emulator,
-        target,
-        prune: options.prune,
-        salt,
-        env_file_changed: OnChange::Refuse,
+    let pending = Pending {
+        observation,
+        connections,
+        again: Again {
+            dir: dir.to_owned(),
+            target,
+            prune: options.prune,
+            salt: salt.clone(),
+            env_file_changed: OnChange::Refuse,
+        },
     };
-    execute(session, observation, connections, again).await
+    let mut out = String::new();
+    let exit = execute(session, emulator, pending, &mut out).await;
+    emit(&out)?;
+    exit
 }
 
 /// What is needed to plan again after provisioning, and how much the plan may adapt.
-struct Again<'a> {
-    emulator: Option<&'a Emulator>,
+struct Again {
+    dir: PathBuf,
     target: Target,
     prune: bool,
-    salt: &'a Salt,
+    salt: Salt,
     /// A saved plan refuses a `.env.local` changed since; a fresh one plans it again.
     env_file_changed: OnChange,
 }
 
+/// Applies an approved plan and renders the report into `out`.
 async fn execute(
     session: &Session,
-    observation: Observation,
-    connections: Connections,
-    again: Again<'_>,
+    emulator: Option<&Emulator>,
+    pending: Pending,
+    out: &mut String,
 ) -> anyhow::Result<Exit> {
+    let Pending {
+        observation,
+        connections,
+        again,
+    } = pending;
     let mut report = Report::default();
     let (observation, connections) = match &connections.provisioning {
         None => (observation, connections),
@@ -182,7 +339,7 @@ async fn execute(
                         },
                     });
                     not_attempted(&observation.plan, &mut report);
-                    emit(&format!("\n{}", table::report(&report, session.style)))?;
+                    out.push_str(&format!("\n{}", table::report(&report, session.style)));
                     return Ok(Exit::Error);
                 }
                 Ok(provisioned) => {
@@ -206,14 +363,21 @@ async fn execute(
                     // The rest of the plan depended on credentials that exist only now: plan
                     // it again with them, in the same run.
                     let request = Request {
+                        dir: &again.dir,
                         target: again.target,
                         prune: again.prune,
-                        salt: again.salt,
+                        salt: &again.salt,
                         provisioned: Some(&provisioned),
                     };
-                    match observe_for_apply(session, again.emulator, request).await? {
-                        Outcome::Observed(observed) => observed,
-                        Outcome::NoSection(target) => return no_section(target),
+                    match observe_for_apply(session, emulator, request).await? {
+                        Outcome::Observed(observed) => {
+                            out.push_str(&observed.0.header);
+                            observed
+                        }
+                        Outcome::NoSection(target) => {
+                            out.push_str(&no_section(target));
+                            return Ok(Exit::Ok);
+                        }
                     }
                 }
             }
@@ -240,7 +404,7 @@ async fn execute(
         .entries
         .extend(apply::apply(plan, &writers).await.entries);
 
-    emit(&format!("\n{}", table::report(&report, session.style)))?;
+    out.push_str(&format!("\n{}", table::report(&report, session.style)));
     Ok(if report.is_success() {
         Exit::Ok
     } else {
@@ -269,7 +433,7 @@ fn not_attempted(plan: &Plan, report: &mut Report) {
 }
 
 /// Asks on the terminal; only `yes` approves. Without a terminal there is no one to ask.
-fn confirm() -> anyhow::Result<bool> {
+fn confirm(question: &str) -> anyhow::Result<bool> {
     if !io::stdin().is_terminal() {
         anyhow::bail!(
             "apply needs approval, and there is no terminal to ask on: pass --auto-approve \
@@ -280,8 +444,7 @@ fn confirm() -> anyhow::Result<bool> {
     let mut stderr = io::stderr().lock();
     write!(
         stderr,
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  \
-         Enter a value: "
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
     )?;
     stderr.flush()?;
     let mut answer = String::new();

@@ -6,10 +6,11 @@ mod checks;
 mod emulate;
 mod observe;
 mod plan;
+mod projects;
 mod validate;
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -20,8 +21,13 @@ use crate::config;
 use crate::credentials::ProcessEnv;
 use crate::emulator::{self, Emulator};
 use crate::http;
-use crate::render::Style;
+use crate::plan::Summary;
+use crate::render::json::PlanDocument;
+use crate::render::projects::{Section, Status, Verb};
+use crate::render::{self, Style};
 use crate::target::{self, Target};
+
+use self::projects::Selection;
 
 /// Exit codes, in one place. 2 always means "changes present", never a usage error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,16 @@ pub enum Exit {
     Ok = 0,
     Error = 1,
     Changes = 2,
+}
+
+impl Exit {
+    fn from_code(code: u8) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            2 => Exit::Changes,
+            _ => Exit::Error,
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -62,7 +78,10 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         Command::Apply(args) => Pipeline::Apply(args),
         Command::Drift(args) => Pipeline::Drift(args),
         Command::Show(args) => return plan::show(&session, args),
-        Command::Validate(args) => return validate::validate(&session, args),
+        Command::Validate(args) => {
+            let selection = projects::select(&session.global.dir)?;
+            return validate::validate(&session, selection.only("validate")?, args);
+        }
         Command::Emulate(args) => return emulate::emulate(args, &session.global.faults).await,
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema())?;
@@ -77,14 +96,15 @@ async fn run_async(global: Global, command: Command) -> anyhow::Result<Exit> {
         }
     };
 
+    let selection = projects::select(&session.global.dir)?;
     let emulator = match &session.global.emulator {
         Some(state_file) => Some(start_emulator(state_file.clone(), &session.global.faults).await?),
         None => None,
     };
     let result = match pipeline {
-        Pipeline::Plan(args) => plan::plan(&session, emulator.as_ref(), args).await,
-        Pipeline::Apply(args) => apply::apply(&session, emulator.as_ref(), args).await,
-        Pipeline::Drift(args) => plan::drift(&session, emulator.as_ref(), args).await,
+        Pipeline::Plan(args) => plan::plan(&session, emulator.as_ref(), &selection, args).await,
+        Pipeline::Apply(args) => apply::apply(&session, emulator.as_ref(), &selection, args).await,
+        Pipeline::Drift(args) => plan::drift(&session, emulator.as_ref(), &selection, args).await,
     };
     // Stopped even after an error, so that its state file is saved.
     if let Some(emulator) = emulator {
@@ -201,10 +221,105 @@ fn emulator_config(port: u16, state_file: Option<PathBuf>, faults: &FaultArgs) -
     }
 }
 
-fn no_section(target: Target) -> anyhow::Result<Exit> {
-    emit(&format!(
-        "convex.json has no authKit.{target} section, so there is nothing to manage for \
-         target {target}.\n"
-    ))?;
-    Ok(Exit::Ok)
+/// What a run over a project whose `convex.json` has no section for the target prints.
+fn no_section(target: Target) -> String {
+    format!(
+        "convex.json has no authKit.{target} section, so there is nothing to manage for target \
+         {target}.\n"
+    )
+}
+
+/// What one project's part of a command produced.
+pub struct ProjectRun {
+    /// Its output, as a run over this project alone prints it.
+    pub text: String,
+    /// Its plan document, for JSON output.
+    pub document: Option<PlanDocument>,
+    /// The counts of its plan, once planned.
+    pub summary: Option<Summary>,
+    /// Whether it has changes (plan and apply) or drift, whatever the exit code says.
+    pub changed: bool,
+    pub result: anyhow::Result<Exit>,
+}
+
+impl Default for ProjectRun {
+    fn default() -> ProjectRun {
+        ProjectRun {
+            text: String::new(),
+            document: None,
+            summary: None,
+            changed: false,
+            result: Ok(Exit::Ok),
+        }
+    }
+}
+
+impl ProjectRun {
+    fn exit(&self) -> Exit {
+        match &self.result {
+            Ok(exit) => *exit,
+            Err(_) => Exit::Error,
+        }
+    }
+
+    fn into_section(self, dir: &Path) -> Section {
+        let exit = self.exit();
+        let status = match (exit, self.changed) {
+            (Exit::Error, _) => Status::Failed,
+            (_, true) => Status::Changed,
+            (_, false) => Status::Unchanged,
+        };
+        Section {
+            dir: dir.display().to_string(),
+            text: self.text,
+            document: self.document,
+            summary: self.summary,
+            status,
+            error: self.result.err().map(|error| format!("{error:#}")),
+            exit_code: exit as u8,
+        }
+    }
+}
+
+/// The exit code of several projects: any error wins over any change, which wins over none.
+pub fn combine(exits: impl IntoIterator<Item = Exit>) -> Exit {
+    exits
+        .into_iter()
+        .fold(Exit::Ok, |worst, exit| match (worst, exit) {
+            (Exit::Error, _) | (_, Exit::Error) => Exit::Error,
+            (Exit::Changes, _) | (_, Exit::Changes) => Exit::Changes,
+            (Exit::Ok, Exit::Ok) => Exit::Ok,
+        })
+}
+
+/// Prints what a read-only command produced and decides its exit code. A single project
+/// prints exactly what it always did, and its error is the command's error; several projects
+/// print a section each and a summary, and their exit codes combine.
+fn finish(
+    selection: &Selection,
+    runs: Vec<ProjectRun>,
+    format: Format,
+    verb: Verb,
+) -> anyhow::Result<Exit> {
+    if !selection.several {
+        let Some(run) = runs.into_iter().next() else {
+            return Ok(Exit::Ok);
+        };
+        emit(&run.text)?;
+        return run.result;
+    }
+    let exit = combine(runs.iter().map(ProjectRun::exit));
+    let sections: Vec<Section> = selection
+        .dirs
+        .iter()
+        .zip(runs)
+        .map(|(dir, run)| run.into_section(dir))
+        .collect();
+    let text = match format {
+        Format::Table => render::projects::table(&sections, verb),
+        Format::Markdown => render::projects::markdown(&sections, verb),
+        Format::Json => render::projects::json(sections, exit as u8),
+    };
+    emit(&text)?;
+    Ok(exit)
 }

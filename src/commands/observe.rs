@@ -4,6 +4,7 @@
 //! stay inside unless apply asks for them through [`observe_for_apply`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::checks::{self, Finding};
@@ -25,12 +26,15 @@ use crate::state::{ResourceKind, Secret, State, Value};
 use crate::target::Target;
 use crate::template::AuthVar;
 
-use super::{Session, emit};
+use super::Session;
 
 pub const DEFAULT_WORKOS_API_URL: &str = "https://api.workos.com";
 
 /// What a read-only run saw.
 pub struct Observation {
+    /// The line saying where the credentials came from, printed above the plan (empty when the
+    /// output is not for people, or under `--quiet`).
+    pub header: String,
     pub plan: Plan,
     /// The findings of the consistency checks, before `--ignore` and `--strict`.
     pub findings: Vec<Finding>,
@@ -56,6 +60,8 @@ pub enum Outcome<T> {
 
 /// How to observe.
 pub struct Request<'a> {
+    /// The project directory.
+    pub dir: &'a Path,
     pub target: Target,
     pub prune: bool,
     pub salt: &'a Salt,
@@ -82,7 +88,7 @@ pub async fn observe_for_apply(
     request: Request<'_>,
 ) -> anyhow::Result<Outcome<(Observation, Connections)>> {
     let target = request.target;
-    let project = Project::load(&session.global.dir)?;
+    let project = Project::load(request.dir)?;
     let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
         return Ok(Outcome::NoSection(target));
     };
@@ -97,10 +103,29 @@ pub async fn observe_for_apply(
 
     let location = locate(session, &project, emulator, target)?;
     let deployment = deployment(&location, &client)?;
-    let deployment_vars = match &deployment {
-        Some(deployment) => Some(deployment.workos_vars().await?),
-        None => None,
+    // An API key from the shell or .env.local comes before the deployment in the chain, so the
+    // deployment cannot change it: WorkOS is then read at the same time as the deployment, one
+    // round trip instead of two. The read is used only if the chain resolves the same key.
+    let early_key = early_api_key(session, &project, emulator);
+    let early_kinds = desired::managed_lists(&section);
+    let early = async {
+        let key = early_key.filter(|_| !early_kinds.is_empty())?;
+        let api = match workos_api(session, emulator, &client, key.clone()) {
+            Ok(api) => Arc::new(api),
+            Err(error) => return Some((key, Err(error))),
+        };
+        Some((key, read_workos(&api, &early_kinds).await))
     };
+    let deployment_read = async {
+        match &deployment {
+            Some(deployment) => deployment.workos_vars().await.map(Some),
+            None => Ok(None),
+        }
+    };
+    // A failed deployment read ends the run at once; the WorkOS read keeps its own error for
+    // later, in case the deployment's answer makes it irrelevant.
+    let (deployment_vars, early) =
+        tokio::try_join!(deployment_read, async { anyhow::Ok(early.await) })?;
 
     let credentials = chain(
         session,
@@ -179,7 +204,26 @@ pub async fn observe_for_apply(
         _ => None,
     };
 
-    let mut live = read_live(&desired, workos.as_ref(), &project).await?;
+    let same_kinds = desired
+        .managed
+        .iter()
+        .copied()
+        .filter(|k| k.is_set_member())
+        .eq(early_kinds.iter().copied());
+    let early = early.filter(|(key, _)| {
+        same_kinds
+            && credentials
+                .api_key
+                .as_ref()
+                .is_some_and(|found| found.value.expose() == key.expose())
+    });
+    let mut live = read_live(
+        &desired,
+        workos.as_ref(),
+        &project,
+        early.map(|(_, read)| read),
+    )
+    .await?;
     if provision_for.is_some() {
         for &kind in desired.managed.iter().filter(|k| k.is_set_member()) {
             live.mark_pending(kind, "the WorkOS environment is provisioned first");
@@ -238,7 +282,7 @@ pub async fn observe_for_apply(
         endpoints,
         deployment_vars.as_ref(),
     );
-    describe_sources(session, &credentials, provision_for.as_deref())?;
+    let header = describe_sources(session, &credentials, provision_for.as_deref());
 
     let management = match (&provision_for, &location.management_token) {
         (Some(name), Some(token)) => {
@@ -255,6 +299,7 @@ pub async fn observe_for_apply(
     };
     Ok(Outcome::Observed((
         Observation {
+            header,
             plan,
             findings,
             project,
@@ -503,11 +548,34 @@ fn workos_api(
     Ok(Api::new(client.clone(), endpoint, key))
 }
 
-/// Reads WorkOS and `.env.local` at the same time.
+/// The API key the first steps of the chain (the shell, unless under `--emulator`, then
+/// `.env.local`) give, if any: later steps cannot override it.
+fn early_api_key(
+    session: &Session,
+    project: &Project,
+    emulator: Option<&Emulator>,
+) -> Option<Secret> {
+    let var = AuthVar::ApiKey.env_name();
+    let shell = emulator
+        .is_none()
+        .then(|| session.env.non_empty(var))
+        .flatten();
+    let file = || project.env_local.get(var).filter(|v| !v.is_empty());
+    shell.or_else(file).map(Secret::new)
+}
+
+/// Reads the WorkOS lists of `kinds`, all at once.
+async fn read_workos(api: &Arc<Api>, kinds: &[ResourceKind]) -> anyhow::Result<State> {
+    WorkosReader::new(api.clone(), kinds.to_vec()).read().await
+}
+
+/// Reads WorkOS and `.env.local` at the same time. `early` is a WorkOS read already made with
+/// the same key, for the same kinds.
 async fn read_live(
     desired: &Desired,
     api: Option<&Arc<Api>>,
     project: &Project,
+    early: Option<anyhow::Result<State>>,
 ) -> anyhow::Result<State> {
     let workos_kinds: Vec<ResourceKind> = desired
         .managed
@@ -516,12 +584,9 @@ async fn read_live(
         .filter(|k| k.is_set_member())
         .collect();
     let workos = async {
-        match api {
-            Some(api) if !workos_kinds.is_empty() => {
-                WorkosReader::new(api.clone(), workos_kinds.clone())
-                    .read()
-                    .await
-            }
+        match (api, early) {
+            (Some(_), Some(read)) if !workos_kinds.is_empty() => read,
+            (Some(api), _) if !workos_kinds.is_empty() => read_workos(api, &workos_kinds).await,
             _ => Ok(State::new()),
         }
     };
@@ -622,17 +687,18 @@ fn describe_sources(
     session: &Session,
     credentials: &Credentials,
     provision_for: Option<&str>,
-) -> anyhow::Result<()> {
+) -> String {
     if session.global.quiet || !session.human_output {
-        return Ok(());
+        return String::new();
     }
     if let Some(name) = provision_for {
-        emit(&format!(
+        format!(
             "No WorkOS credentials found; apply provisions an environment for deployment \
              {name} first.\n\n"
-        ))?;
+        )
     } else if let Some(source) = credentials.source(AuthVar::ApiKey) {
-        emit(&format!("Using WORKOS_API_KEY from {source}.\n\n"))?;
+        format!("Using WORKOS_API_KEY from {source}.\n\n")
+    } else {
+        String::new()
     }
-    Ok(())
 }

@@ -13,88 +13,196 @@ use crate::plan::Plan;
 use crate::plan::drift::Drift;
 use crate::plan::saved::Salt;
 use crate::render::json::{DriftDocument, FORMAT_VERSION, FindingDocument, Options, PlanDocument};
-use crate::render::{Style, markdown, table};
+use crate::render::projects::Verb;
+use crate::render::{self, Style, markdown, table};
+use crate::target::Target;
 
 use super::checks::{CheckOptions, stop_on_errors};
 use super::observe::{Observation, Outcome, Request, observe};
-use super::{Exit, Session, emit, no_section};
+use super::projects::{Selection, for_each};
+use super::{Exit, ProjectRun, Session, emit, finish, no_section};
+
+/// What every project of a read-only command shares.
+struct Job<'a> {
+    session: &'a Session,
+    emulator: Option<&'a Emulator>,
+    target: Target,
+    checks: CheckOptions<'a>,
+    /// The characters a project's Markdown may take.
+    markdown_limit: usize,
+}
+
+impl<'a> Job<'a> {
+    fn new(
+        session: &'a Session,
+        emulator: Option<&'a Emulator>,
+        selection: &Selection,
+        checks: CheckOptions<'a>,
+    ) -> anyhow::Result<Job<'a>> {
+        let markdown_limit = if selection.several {
+            render::projects::markdown_budget(selection.dirs.len())
+        } else {
+            markdown::MAX_CHARS
+        };
+        Ok(Job {
+            session,
+            emulator,
+            target: session.target()?,
+            checks,
+            markdown_limit,
+        })
+    }
+
+    /// Observes one project, read-only; `None` when its config has no section for the
+    /// target, which `run` then says.
+    async fn observe(
+        &self,
+        dir: &Path,
+        prune: bool,
+        salt: &Salt,
+        run: &mut ProjectRun,
+    ) -> anyhow::Result<Option<Observation>> {
+        let request = Request {
+            dir,
+            target: self.target,
+            prune,
+            salt,
+            provisioned: None,
+        };
+        match observe(self.session, self.emulator, request).await? {
+            Outcome::Observed(observation) => {
+                run.text.push_str(&observation.header);
+                run.summary = Some(observation.plan.summary());
+                Ok(Some(observation))
+            }
+            Outcome::NoSection(target) => {
+                run.text.push_str(&no_section(target));
+                Ok(None)
+            }
+        }
+    }
+}
 
 pub async fn plan(
     session: &Session,
     emulator: Option<&Emulator>,
+    selection: &Selection,
     args: PlanArgs,
 ) -> anyhow::Result<Exit> {
-    let check_options = CheckOptions::new(session, &args.checks, args.strict, false);
-    let target = session.target()?;
+    if selection.several && args.out.is_some() {
+        anyhow::bail!(
+            "--out saves the plan of one project, and this run covers several; save each \
+             project's plan with its own --dir and --out"
+        );
+    }
+    let checks = CheckOptions::new(session, &args.checks, args.strict, false);
+    let job = Job::new(session, emulator, selection, checks)?;
+    let (job, args) = (&job, &args);
+    let runs = for_each(&selection.dirs, |dir| async move {
+        let mut run = ProjectRun::default();
+        run.result = plan_project(job, dir, args, &mut run).await;
+        run
+    })
+    .await;
+    finish(selection, runs, args.format, Verb::Plan)
+}
+
+async fn plan_project(
+    job: &Job<'_>,
+    dir: &Path,
+    args: &PlanArgs,
+    run: &mut ProjectRun,
+) -> anyhow::Result<Exit> {
     let salt = Salt::random()?;
-    let request = Request {
-        target,
-        prune: args.prune,
-        salt: &salt,
-        provisioned: None,
-    };
-    let observation = match observe(session, emulator, request).await? {
-        Outcome::Observed(observation) => observation,
-        Outcome::NoSection(target) => return no_section(target),
+    let Some(observation) = job.observe(dir, args.prune, &salt, run).await? else {
+        return Ok(Exit::Ok);
     };
     let options = Options {
         prune: args.prune,
         strict: args.strict,
     };
-    let findings = check_options.settle(observation.findings.clone());
+    let findings = job.checks.settle(observation.findings.clone());
 
     if let Some(path) = &args.out {
         save(path, &observation, &findings, options, &salt)?;
     }
-    let text = render(
+    let (text, document) = render(
         &observation.plan,
         &findings,
         args.format,
         options,
         None,
-        session.style,
+        job,
     );
-    emit(&text)?;
+    run.text.push_str(&text);
+    run.document = document;
+    run.changed = observation.plan.summary().has_changes(args.strict);
     stop_on_errors(&findings, "")?;
     if let (Some(path), Format::Table) = (&args.out, args.format) {
-        emit(&format!(
+        run.text.push_str(&format!(
             "\nSaved this plan to {}. Apply exactly these changes with:\n  authkit-sync apply {}\n",
             path.display(),
             path.display()
-        ))?;
+        ));
     }
 
-    let changed = observation.plan.summary().has_changes(args.strict);
-    Ok(if args.detailed_exitcode && changed {
+    Ok(if args.detailed_exitcode && run.changed {
         Exit::Changes
     } else {
         Exit::Ok
     })
 }
 
-/// Renders a plan and the findings of the checks in the chosen format.
+/// Renders a plan and the findings of the checks in the chosen format; for JSON, the
+/// document too.
 fn render(
     plan: &Plan,
     findings: &[Finding],
     format: Format,
     options: Options,
     drift: Option<&Drift>,
+    job: &Job<'_>,
+) -> (String, Option<PlanDocument>) {
+    match format {
+        Format::Json => {
+            let mut document = PlanDocument::new(plan, options, None);
+            document.findings = findings.iter().map(FindingDocument::new).collect();
+            document.drift = drift.map(|d| drift_document(d, options.strict));
+            (document.to_json(), Some(document))
+        }
+        _ => (
+            render_text(
+                plan,
+                findings,
+                format,
+                options,
+                drift,
+                job.session.style,
+                job.markdown_limit,
+            ),
+            None,
+        ),
+    }
+}
+
+/// Renders a plan for people: a table, or Markdown within `markdown_limit` characters.
+fn render_text(
+    plan: &Plan,
+    findings: &[Finding],
+    format: Format,
+    options: Options,
+    drift: Option<&Drift>,
     style: Style,
+    markdown_limit: usize,
 ) -> String {
     match format {
-        Format::Table => {
+        Format::Markdown => markdown::render_within(plan, findings, drift, markdown_limit),
+        _ => {
             let mut text = table::plan(plan, findings, style);
             if let Some(drift) = drift {
                 text.push_str(&table::drift(drift, options.strict));
             }
             text
-        }
-        Format::Markdown => markdown::render(plan, findings, drift),
-        Format::Json => {
-            let mut document = PlanDocument::new(plan, options, None);
-            document.findings = findings.iter().map(FindingDocument::new).collect();
-            document.drift = drift.map(|d| drift_document(d, options.strict));
-            document.to_json()
         }
     }
 }
@@ -170,42 +278,50 @@ pub fn load(path: &Path) -> anyhow::Result<PlanDocument> {
 pub async fn drift(
     session: &Session,
     emulator: Option<&Emulator>,
+    selection: &Selection,
     args: DriftArgs,
 ) -> anyhow::Result<Exit> {
-    let check_options = CheckOptions::new(session, &args.checks, args.strict, true);
-    let target = session.target()?;
+    let checks = CheckOptions::new(session, &args.checks, args.strict, true);
+    let job = Job::new(session, emulator, selection, checks)?;
+    let (job, args) = (&job, &args);
+    let runs = for_each(&selection.dirs, |dir| async move {
+        let mut run = ProjectRun::default();
+        run.result = drift_project(job, dir, args, &mut run).await;
+        run
+    })
+    .await;
+    finish(selection, runs, args.format, Verb::Drift)
+}
+
+async fn drift_project(
+    job: &Job<'_>,
+    dir: &Path,
+    args: &DriftArgs,
+    run: &mut ProjectRun,
+) -> anyhow::Result<Exit> {
     let salt = Salt::random()?;
-    let request = Request {
-        target,
-        prune: false,
-        salt: &salt,
-        provisioned: None,
+    let Some(observation) = job.observe(dir, false, &salt, run).await? else {
+        return Ok(Exit::Ok);
     };
-    let observation = match observe(session, emulator, request).await? {
-        Outcome::Observed(observation) => observation,
-        Outcome::NoSection(target) => return no_section(target),
-    };
-    let findings = check_options.settle(observation.findings.clone());
-    let drift = Drift::assess(&observation.plan, &check_options.address_patterns());
+    let findings = job.checks.settle(observation.findings.clone());
+    let drift = Drift::assess(&observation.plan, &job.checks.address_patterns());
     let options = Options {
         prune: false,
         strict: args.strict,
     };
-    let text = render(
+    let (text, document) = render(
         &observation.plan,
         &findings,
         args.format,
         options,
         Some(&drift),
-        session.style,
+        job,
     );
-    emit(&text)?;
+    run.text.push_str(&text);
+    run.document = document;
+    run.changed = !drift.in_sync(args.strict);
     stop_on_errors(&findings, "")?;
-    Ok(if drift.in_sync(args.strict) {
-        Exit::Ok
-    } else {
-        Exit::Changes
-    })
+    Ok(if run.changed { Exit::Changes } else { Exit::Ok })
 }
 
 pub fn show(session: &Session, args: ShowArgs) -> anyhow::Result<Exit> {
@@ -218,13 +334,22 @@ pub fn show(session: &Session, args: ShowArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter_map(FindingDocument::to_finding)
         .collect();
-    emit(&render(
-        &plan,
-        &findings,
-        args.format,
-        document.options,
-        None,
-        session.style,
-    ))?;
+    let text = match args.format {
+        Format::Json => {
+            let mut copy = PlanDocument::new(&plan, document.options, None);
+            copy.findings = findings.iter().map(FindingDocument::new).collect();
+            copy.to_json()
+        }
+        format => render_text(
+            &plan,
+            &findings,
+            format,
+            document.options,
+            None,
+            session.style,
+            markdown::MAX_CHARS,
+        ),
+    };
+    emit(&text)?;
     Ok(Exit::Ok)
 }

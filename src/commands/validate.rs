@@ -1,6 +1,8 @@
 //! `validate`: the offline check of `convex.json`, its templates and what the checks can see
 //! without WorkOS.
 
+use std::path::Path;
+
 use crate::checks;
 use crate::cli::ValidateArgs;
 use crate::desired;
@@ -13,9 +15,9 @@ use super::checks::{CheckOptions, app_env, stop_on_errors};
 use super::observe::build_env;
 use super::{Exit, Session, emit};
 
-pub fn validate(session: &Session, args: ValidateArgs) -> anyhow::Result<Exit> {
+pub fn validate(session: &Session, dir: &Path, args: ValidateArgs) -> anyhow::Result<Exit> {
     let check_options = CheckOptions::new(session, &args.checks, args.strict, false);
-    let project = Project::load(&session.global.dir)?;
+    let project = Project::load(dir)?;
     let target = session.target()?;
     let Some(section) = project.auth_kit.as_ref().and_then(|a| a.section(target)) else {
         emit(&format!(

@@ -5,6 +5,7 @@
 
 pub mod convex;
 pub mod env_file;
+pub mod walk;
 pub mod workos;
 
 use std::future::Future;

@@ -1,12 +1,12 @@
 //! The WorkOS provider: redirect URIs, CORS origins and the app homepage URL of the
 //! environment that the API key belongs to.
 //!
-//! Lists are read page by page, both lists at once. A list endpoint that answers 404 or 405
+//! Lists are read page by page, both lists at once, each from both ends at once (see `walk`).
+//! A list endpoint that answers 404 or 405
 //! (older API versions, WorkOS's own emulator) does not fail the run: that kind degrades to
 //! create-if-absent, and the plan says so. Creates treat WorkOS's "already exists" answers as
 //! success, which is what makes them safe to retry and to run twice.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use crate::http::{Auth, Client, Endpoint, Response, server_text};
 use crate::plan::{Action, Change, Operation};
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value};
 
+use super::walk::{self, Answer, Order, Page, Pages, Walked};
 use super::{Done, Outcome, Reader, Writer};
 
 const REDIRECT_URIS: &str = "/user_management/redirect_uris";
@@ -28,9 +29,6 @@ const APP_HOMEPAGE_URL: &str = "/user_management/app_homepage_url";
 
 /// WorkOS allows 100 per page; fewer pages means fewer serial round trips.
 const PAGE_SIZE: u32 = 100;
-
-/// A walk that has not ended after this many pages is a server bug, not a big environment.
-const MAX_PAGES: usize = 10_000;
 
 /// How many writes run at once. WorkOS allows far more; this keeps bursts polite.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -242,8 +240,9 @@ impl WorkosReader {
     async fn read_list(&self, kind: ResourceKind) -> anyhow::Result<State> {
         let path = list_path(kind);
         let mut state = State::new();
-        match self.walk(kind).await? {
-            Walk::Items(items) => {
+        let list = List::new(&self.api, kind);
+        match walk::from_both_ends(&list).await? {
+            Walked::Items(items) => {
                 for listed in items {
                     state.insert(
                         Address::new(kind, listed.value),
@@ -256,58 +255,61 @@ impl WorkosReader {
                 }
                 state.mark_read(kind);
             }
-            Walk::Missing(status) => state.mark_unreadable(
+            Walked::Missing(status) => state.mark_unreadable(
                 kind,
                 format!("GET {path} answered {status}, so existing items cannot be listed"),
             ),
         }
         Ok(state)
     }
+}
 
-    /// Follows `list_metadata.after` to the end, refusing a cursor it has seen before (a
-    /// server that repeats one would otherwise be walked forever).
-    async fn walk(&self, kind: ResourceKind) -> anyhow::Result<Walk> {
-        let path = list_path(kind);
-        let limit = PAGE_SIZE.to_string();
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", limit.as_str()), ("order", "asc")];
-            if let Some(after) = &cursor {
-                query.push(("after", after.as_str()));
-            }
-            let response = self.api.request(Method::GET, path, &query, None).await?;
-            if matches!(response.status.as_u16(), 404 | 405) {
-                return Ok(Walk::Missing(response.status));
-            }
-            if !response.status.is_success() {
-                return Err(ApiError::from_response(Method::GET, path, &response).into());
-            }
-            let (page, next) = parse_page(kind, &response.body)
-                .with_context(|| format!("WorkOS answered GET {path} with an unexpected body"))?;
-            items.extend(page);
-            match next {
-                Some(after) if !after.is_empty() => {
-                    if !seen.insert(after.clone()) {
-                        anyhow::bail!(
-                            "WorkOS answered GET {path} with the cursor `{}` twice; \
-                             stopping instead of paging forever",
-                            server_text(&after, 100)
-                        );
-                    }
-                    cursor = Some(after);
-                }
-                _ => return Ok(Walk::Items(items)),
-            }
+/// One WorkOS list endpoint, page by page.
+struct List<'a> {
+    api: &'a Api,
+    kind: ResourceKind,
+    label: String,
+}
+
+impl<'a> List<'a> {
+    fn new(api: &'a Api, kind: ResourceKind) -> List<'a> {
+        List {
+            api,
+            kind,
+            label: format!("GET {}", list_path(kind)),
         }
-        anyhow::bail!("GET {path} did not end after {MAX_PAGES} pages")
     }
 }
 
-enum Walk {
-    Items(Vec<Listed>),
-    Missing(StatusCode),
+impl Pages for List<'_> {
+    type Item = Listed;
+
+    fn id(item: &Listed) -> &str {
+        &item.id
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    async fn page(&self, order: Order, after: Option<&str>) -> anyhow::Result<Answer<Listed>> {
+        let path = list_path(self.kind);
+        let limit = PAGE_SIZE.to_string();
+        let mut query = vec![("limit", limit.as_str()), ("order", order.as_str())];
+        if let Some(after) = after {
+            query.push(("after", after));
+        }
+        let response = self.api.request(Method::GET, path, &query, None).await?;
+        if matches!(response.status.as_u16(), 404 | 405) {
+            return Ok(Answer::Missing(response.status));
+        }
+        if !response.status.is_success() {
+            return Err(ApiError::from_response(Method::GET, path, &response).into());
+        }
+        let (items, after) = parse_page(self.kind, &response.body)
+            .with_context(|| format!("WorkOS answered GET {path} with an unexpected body"))?;
+        Ok(Answer::Page(Page { items, after }))
+    }
 }
 
 fn list_path(kind: ResourceKind) -> &'static str {
@@ -538,6 +540,85 @@ mod tests {
         assert_eq!(e.message.as_deref(), Some("bad"));
         let e = ApiError::from_response(Method::GET, "/p", &response("<html>oops</html>"));
         assert!(e.message.unwrap().contains("<html>oops"));
+    }
+
+    /// A state file for the emulator whose default environment has `len` redirect URIs.
+    async fn state_with(len: usize, file: &std::path::Path) {
+        let fresh = crate::emulator::Emulator::start(Default::default())
+            .await
+            .unwrap();
+        let url = format!("{}/_emulator/state", fresh.url());
+        let mut state: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        fresh.shutdown().await.unwrap();
+        let uris: Vec<serde_json::Value> = (0..len)
+            .map(|n| {
+                json!({
+                    "id": format!("redirect_uri_01J{n:023}"),
+                    "uri": format!("https://app{n}.example.com/callback"),
+                    "default": n == 0,
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    "updated_at": "2026-01-01T00:00:00.000Z",
+                })
+            })
+            .collect();
+        state["environments"][0]["redirect_uris"] = uris.into();
+        std::fs::write(file, state.to_string()).unwrap();
+    }
+
+    /// How many list requests the emulator has received.
+    async fn list_requests(url: &str) -> u64 {
+        let stats: serde_json::Value = reqwest::get(format!("{url}/_emulator/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["requests"][format!("GET {REDIRECT_URIS}")]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn both_ends_read_the_emulator_exactly_as_a_forward_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 1, 99, 100, 101, 250, 10_000] {
+            let file = dir.path().join(format!("state-{len}.json"));
+            state_with(len, &file).await;
+            let config = crate::emulator::Config {
+                state_file: Some(file),
+                ..Default::default()
+            };
+            let emulator = crate::emulator::Emulator::start(config).await.unwrap();
+            let client = Arc::new(Client::new(crate::http::Policy::default()).unwrap());
+            let endpoint = Endpoint::parse("WORKOS_API_URL", emulator.url()).unwrap();
+            let api = Api::new(client, endpoint, Secret::new(emulator.api_key()));
+            let list = List::new(&api, ResourceKind::RedirectUri);
+            let listed = |walked: Walked<Listed>| match walked {
+                Walked::Items(items) => items
+                    .into_iter()
+                    .map(|l| (l.id, l.value, l.is_default))
+                    .collect::<Vec<_>>(),
+                Walked::Missing(status) => panic!("{status}"),
+            };
+
+            let plain = listed(walk::forward(&list).await.unwrap());
+            let forward_requests = list_requests(emulator.url()).await;
+            let both = listed(walk::from_both_ends(&list).await.unwrap());
+            let both_requests = list_requests(emulator.url()).await - forward_requests;
+
+            assert_eq!(plain.len(), len);
+            assert_eq!(both, plain, "{len} redirect URIs");
+            assert_eq!(forward_requests, len.div_ceil(100).max(1) as u64);
+            let rounds = len.div_ceil(100).clamp(1, (len + 100) / 200 + 1);
+            assert!(
+                both_requests <= 2 * rounds as u64,
+                "{len} redirect URIs: {both_requests} requests after {forward_requests}"
+            );
+            if len <= 100 {
+                assert_eq!(both_requests, 1, "one page, one request");
+            }
+            emulator.shutdown().await.unwrap();
+        }
     }
 
     #[test]

@@ -47,6 +47,17 @@ fn summary_line(plan: &Plan) -> String {
 
 /// Renders `plan` and the findings of the checks; with `drift`, as a drift report.
 pub fn render(plan: &Plan, findings: &[Finding], drift: Option<&Drift>) -> String {
+    render_within(plan, findings, drift, MAX_CHARS)
+}
+
+/// Like [`render`], in at most about `limit` characters (one project's share of a comment
+/// that covers several).
+pub fn render_within(
+    plan: &Plan,
+    findings: &[Finding],
+    drift: Option<&Drift>,
+    limit: usize,
+) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "{}", marker(plan.target));
     match drift {
@@ -166,18 +177,18 @@ pub fn render(plan: &Plan, findings: &[Finding], drift: Option<&Drift>) -> Strin
     let shown = rows
         .iter()
         .take_while(|row| {
-            let fits = out.len() + row.len() + reserve <= MAX_CHARS;
+            let fits = out.len() + row.len() + reserve <= limit;
             if fits {
                 out.push_str(row);
             }
             fits
         })
         .count();
-    if shown < rows.len() || out.len() + tail.len() + reserve > MAX_CHARS {
+    if shown < rows.len() || out.len() + tail.len() + reserve > limit {
         let _ = writeln!(
             out,
             "\n*Cut here: {} more change(s) and the notes are not shown, as a comment is \
-             limited to {MAX_CHARS} characters. Run `authkit-sync show PLAN_FILE` for the whole \
+             limited to {limit} characters. Run `authkit-sync show PLAN_FILE` for the whole \
              plan.*",
             rows.len() - shown
         );

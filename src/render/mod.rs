@@ -5,6 +5,7 @@ pub mod findings;
 pub mod json;
 pub mod markdown;
 pub mod mask;
+pub mod projects;
 pub mod table;
 
 /// Whether output may carry ANSI colour; decided once, from `--color`, `NO_COLOR` and whether
