@@ -15,7 +15,7 @@ use std::fmt;
 
 use crate::config::SectionView;
 use crate::dotenv;
-use crate::project::Framework;
+use crate::framework::Framework;
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value, is_sensitive_name};
 use crate::template::{self, AuthVar, Context};
 

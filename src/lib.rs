@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod desired;
 pub mod dotenv;
 pub mod emulator;
+pub mod framework;
 pub mod http;
 pub mod plan;
 pub mod project;

@@ -191,7 +191,7 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Vec<Finding>) {
 mod tests {
     use super::super::fixture::Fixture;
     use super::*;
-    use crate::project::Framework;
+    use crate::framework::Framework;
 
     const ID: CheckId = CheckId::RedirectUriUnregistered;
 

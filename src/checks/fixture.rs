@@ -1,7 +1,7 @@
 //! A builder for check inputs in unit tests: declare values, lay out the live state, run.
 
 use crate::desired::{Declared, DeclaredValue, DeclaredVar};
-use crate::project::Framework;
+use crate::framework::Framework;
 use crate::state::{Address, Item, ResourceKind, Secret, State, Value, is_sensitive_name};
 use crate::target::Target;
 

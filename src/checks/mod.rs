@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::desired::Declared;
-use crate::project::Framework;
+use crate::framework::Framework;
 use crate::state::{Address, State};
 use crate::target::Target;
 

@@ -117,7 +117,7 @@ mod tests {
     use super::super::Severity;
     use super::super::fixture::Fixture;
     use super::*;
-    use crate::project::Framework;
+    use crate::framework::Framework;
 
     #[test]
     fn paths_queries_and_trailing_slashes_are_not_origins() {

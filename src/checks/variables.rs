@@ -1,7 +1,7 @@
 //! Where each framework's AuthKit library reads its redirect URI from, and which variable names
 //! a bundler hands to browser code. docs/checks.md lists the same table with its sources.
 
-use crate::project::Framework;
+use crate::framework::Framework;
 
 pub const NEXT_PUBLIC_WORKOS_REDIRECT_URI: &str = "NEXT_PUBLIC_WORKOS_REDIRECT_URI";
 pub const WORKOS_REDIRECT_URI: &str = "WORKOS_REDIRECT_URI";
