@@ -57,7 +57,21 @@ struct Job<'a> {
     checks: CheckOptions<'a>,
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    fn new(
+        session: &'a Session,
+        emulator: Option<&'a Emulator>,
+        args: &'a ApplyArgs,
+    ) -> anyhow::Result<Job<'a>> {
+        Ok(Job {
+            session,
+            emulator,
+            target: session.target()?,
+            args,
+            checks: CheckOptions::new(session, &args.checks, args.strict, false),
+        })
+    }
+
     /// Plans one project and renders its plan into `out`; `None` when there is nothing to
     /// apply. Nothing is written: a failed check stops the project here.
     async fn prepare(&self, dir: &Path, out: &mut String) -> anyhow::Result<Option<Pending>> {
@@ -111,13 +125,7 @@ async fn apply_one(
     dir: &Path,
     args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
-    let job = Job {
-        session,
-        emulator,
-        target: session.target()?,
-        args,
-        checks: CheckOptions::new(session, &args.checks, args.strict, false),
-    };
+    let job = Job::new(session, emulator, args)?;
     let mut out = String::new();
     let prepared = job.prepare(dir, &mut out).await;
     emit(&out)?;
@@ -143,13 +151,7 @@ async fn apply_many(
     selection: &Selection,
     args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
-    let job = Job {
-        session,
-        emulator,
-        target: session.target()?,
-        args,
-        checks: CheckOptions::new(session, &args.checks, args.strict, false),
-    };
+    let job = Job::new(session, emulator, args)?;
     let job = &job;
     let dirs = &selection.dirs;
     let planned = for_each(dirs, |dir| async move {
