@@ -150,11 +150,14 @@ fn credentials_are_found_at_each_level_in_order() {
         .arg("plan")
         .output()
         .unwrap();
+    let text = stdout(&from_env);
     assert!(
-        stdout(&from_env).contains("from the process environment"),
-        "{}",
-        stdout(&from_env)
+        text.contains("Using WORKOS_API_KEY from the process environment."),
+        "{text}"
     );
+    // The client id still comes from .env.local, and the plan says so.
+    assert!(text.contains("Using WORKOS_CLIENT_ID from "), "{text}");
+    assert!(text.contains(".env.local.\n"), "{text}");
 }
 
 #[test]

@@ -697,7 +697,21 @@ fn describe_sources(
              {name} first.\n\n"
         )
     } else if let Some(source) = credentials.source(AuthVar::ApiKey) {
-        format!("Using WORKOS_API_KEY from {source}.\n\n")
+        // The other credentials are named only where they came from somewhere else: a client
+        // id from one place and a key from another is worth a reviewer's attention.
+        let others: Vec<String> = [AuthVar::ClientId, AuthVar::EnvironmentId]
+            .into_iter()
+            .filter_map(|var| {
+                let other = credentials.source(var)?;
+                (other != source).then(|| format!("{} from {other}", var.env_name()))
+            })
+            .collect();
+        let mut text = format!("Using WORKOS_API_KEY from {source}.\n");
+        if !others.is_empty() {
+            text.push_str(&format!("Using {}.\n", others.join(", ")));
+        }
+        text.push('\n');
+        text
     } else {
         String::new()
     }
