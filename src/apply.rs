@@ -23,27 +23,12 @@ pub struct Writers<'a> {
 
 impl Writers<'_> {
     async fn run(&self, changes: Vec<Change>) -> Vec<Outcome> {
-        let (convex, rest): (Vec<_>, Vec<_>) = changes
-            .into_iter()
-            .partition(|c| self.convex.is_some_and(|w| w.owns(c.kind())));
-        let (workos, rest): (Vec<_>, Vec<_>) = rest
-            .into_iter()
-            .partition(|c| self.workos.is_some_and(|w| w.owns(c.kind())));
-        let (env_file, orphans): (Vec<_>, Vec<_>) = rest
-            .into_iter()
-            .partition(|c| self.env_file.is_some_and(|w| w.owns(c.kind())));
-
+        let mut rest = changes;
         let mut outcomes = Vec::new();
-        if let (Some(writer), false) = (self.convex, convex.is_empty()) {
-            outcomes.extend(writer.apply(convex).await);
-        }
-        if let (Some(writer), false) = (self.workos, workos.is_empty()) {
-            outcomes.extend(writer.apply(workos).await);
-        }
-        if let (Some(writer), false) = (self.env_file, env_file.is_empty()) {
-            outcomes.extend(writer.apply(env_file).await);
-        }
-        outcomes.extend(orphans.into_iter().map(|change| {
+        hand_to(self.convex, &mut rest, &mut outcomes).await;
+        hand_to(self.workos, &mut rest, &mut outcomes).await;
+        hand_to(self.env_file, &mut rest, &mut outcomes).await;
+        outcomes.extend(rest.into_iter().map(|change| {
             let message = format!(
                 "{}: no writer for this resource in this run",
                 change.address
@@ -54,6 +39,18 @@ impl Writers<'_> {
             }
         }));
         outcomes
+    }
+}
+
+/// Gives `writer` the changes it owns, leaving the others in `rest`.
+async fn hand_to<W: Writer>(writer: Option<&W>, rest: &mut Vec<Change>, out: &mut Vec<Outcome>) {
+    let Some(writer) = writer else { return };
+    let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(rest)
+        .into_iter()
+        .partition(|c| writer.owns(c.kind()));
+    *rest = others;
+    if !mine.is_empty() {
+        out.extend(writer.apply(mine).await);
     }
 }
 

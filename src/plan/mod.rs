@@ -174,6 +174,20 @@ pub enum Capability {
     KnownAfterApply { reason: String },
 }
 
+impl Capability {
+    /// What the plan cannot see for a kind with this capability, or `None` when it sees all.
+    pub fn limit(&self) -> Option<String> {
+        match self {
+            Capability::FullDiff => None,
+            Capability::CreateIfAbsent { reason } => Some(format!(
+                "create-if-absent ({reason}); removals and drift cannot be seen"
+            )),
+            Capability::WriteOnly { reason } => Some(format!("write-only ({reason})")),
+            Capability::KnownAfterApply { reason } => Some(format!("known after apply ({reason})")),
+        }
+    }
+}
+
 /// Counts per action, for the summary line and exit codes.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,

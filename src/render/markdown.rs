@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::checks::Finding;
 use crate::plan::drift::Drift;
-use crate::plan::{Action, Capability, Plan};
+use crate::plan::{Action, Plan};
 
 use super::mask;
 use super::table::NO_CHANGES;
@@ -130,25 +130,13 @@ pub fn render_within(
 
     let mut tail = String::new();
     for (kind, capability) in &plan.capabilities {
-        match capability {
-            Capability::CreateIfAbsent { reason } => {
-                let _ = writeln!(
-                    tail,
-                    "- {}: create-if-absent ({reason})",
-                    code(kind.as_str())
-                );
-            }
-            Capability::WriteOnly { reason } => {
-                let _ = writeln!(tail, "- {}: write-only ({reason})", code(kind.as_str()));
-            }
-            Capability::KnownAfterApply { reason } => {
-                let _ = writeln!(
-                    tail,
-                    "- {}: known after apply ({reason})",
-                    code(kind.as_str())
-                );
-            }
-            Capability::FullDiff => {}
+        if let Some(limit) = capability.limit() {
+            let _ = writeln!(
+                tail,
+                "- {}: {}",
+                code(kind.as_str()),
+                limit.replace('|', "\\|")
+            );
         }
     }
     if !tail.is_empty() {

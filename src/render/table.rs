@@ -6,7 +6,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use crate::checks::Finding;
 use crate::plan::report::{Report, Status};
-use crate::plan::{Action, Capability, Plan};
+use crate::plan::{Action, Plan};
 
 use super::Style;
 use super::mask;
@@ -85,16 +85,7 @@ pub fn plan(plan: &Plan, findings: &[Finding], style: Style) -> String {
     let limited: Vec<_> = plan
         .capabilities
         .iter()
-        .filter_map(|(kind, capability)| match capability {
-            Capability::CreateIfAbsent { reason } => Some(format!(
-                "  {kind}: create-if-absent ({reason}); removals and drift cannot be seen"
-            )),
-            Capability::WriteOnly { reason } => Some(format!("  {kind}: write-only ({reason})")),
-            Capability::KnownAfterApply { reason } => {
-                Some(format!("  {kind}: known after apply ({reason})"))
-            }
-            Capability::FullDiff => None,
-        })
+        .filter_map(|(kind, capability)| Some(format!("  {kind}: {}", capability.limit()?)))
         .filter(|_| !shown.is_empty())
         .collect();
     if !limited.is_empty() {
